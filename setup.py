@@ -1,0 +1,40 @@
+"""Build the Cython kernels of spikeclf.
+
+Every ``spikeclf/_*.pyx`` module becomes one extension, compiled with numpy's
+headers and ``-O3``. There is no ``-march=native`` and no ``-ffast-math`` so that
+wheels run anywhere and results are bit-reproducible across machines.
+
+Set ``SPIKECLF_CYTHON_DEBUG=1`` to compile with bounds and initialization checks
+(slow; for hunting a kernel bug).
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("SPIKECLF_CYTHON_DEBUG", "0") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+extensions = [
+    Extension(
+        f"spikeclf.{path.stem}",
+        [str(path)],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
+        extra_compile_args=["-O3"],
+    )
+    for path in sorted(Path("spikeclf").glob("_*.pyx"))
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -1,0 +1,22 @@
+"""spikeclf: deep spiking neural networks trained on event streams.
+
+Event-driven leaky integrate-and-fire networks with winner-take-all lateral
+inhibition, trained by the spike-based backpropagation of Lee, Delbruck and
+Pfeiffer (2016), behind a scikit-learn API.
+"""
+
+__version__ = "0.1.0.dev0"
+
+from .datasets import load_digits_events, load_mnist
+from .encoders import PoissonEncoder
+from .events import EVENT_DTYPE, check_events, make_events
+
+__all__ = [
+    "EVENT_DTYPE",
+    "PoissonEncoder",
+    "__version__",
+    "check_events",
+    "load_digits_events",
+    "load_mnist",
+    "make_events",
+]

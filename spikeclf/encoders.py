@@ -1,0 +1,200 @@
+"""Encoders that turn static images into event streams."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._encoders import poisson_events
+from .events import EVENT_DTYPE, check_sensor_size
+
+__all__ = ["PoissonEncoder"]
+
+# Images encoded per kernel call: bounds the temporary arrays.
+_CHUNK = 4096
+# Pixel types the kernel takes as they are; others are converted to float64.
+_KERNEL_DTYPES = tuple(
+    map(np.dtype, (np.uint8, np.uint16, np.int64, np.float32, np.float64))
+)
+
+
+class PoissonEncoder(TransformerMixin, BaseEstimator):
+    """Encode images as Poisson event streams, one stream per image.
+
+    Each pixel fires a Poisson spike train whose rate is proportional to its
+    intensity; the rates of one image add up to ``rate`` events per second, so
+    every non-blank image gets on average ``rate * duration`` events, as in the
+    permutation-invariant MNIST experiments of Lee, Delbruck and Pfeiffer (2016).
+    A blank image gets an empty stream.
+
+    Parameters
+    ----------
+    rate : float, default=5000.0
+        Total event rate of one image, in events per second.
+    duration : float, default=0.05
+        Length of the presentation, in seconds.
+    image_shape : tuple of int (height, width), default=None
+        Shape of the images when ``X`` is 2-D. None means ``(height, width)``
+        of a 3-D ``X``, or one row of ``n_features`` pixels for a 2-D ``X``.
+        The channel an event feeds does not depend on it; only the ``x`` and
+        ``y`` of the events do.
+    permute_pixels : bool, default=False
+        Whether to scramble pixel positions by one fixed random permutation
+        (drawn at fit from ``random_state``), as in permutation-invariant MNIST.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the permutation and the events. With an int, every call to
+        ``transform`` returns the same events for the same images; pass a
+        RandomState instance to draw new events on each call.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of pixels of an image.
+    image_shape_ : tuple of int
+        ``(height, width)`` of the images.
+    sensor_size_ : tuple of int
+        ``(width, height, 1)``: the sensor the events live on.
+    permutation_ : ndarray of int or None
+        ``permutation_[j]`` is where pixel ``j`` goes, or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikeclf import PoissonEncoder
+    >>> images = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28))
+    >>> encoder = PoissonEncoder(rate=5000, duration=0.05, random_state=0)
+    >>> streams = encoder.fit_transform(images)
+    >>> len(streams), encoder.sensor_size_
+    (3, (28, 28, 1))
+    >>> streams[0].dtype.names
+    ('x', 'y', 't', 'p')
+    """
+
+    _parameter_constraints = {
+        "rate": [Interval(Real, 0, None, closed="neither")],
+        "duration": [Interval(Real, 0, None, closed="neither")],
+        "image_shape": [tuple, list, None],
+        "permute_pixels": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        rate=5000.0,
+        duration=0.05,
+        image_shape=None,
+        permute_pixels=False,
+        random_state=None,
+    ):
+        self.rate = rate
+        self.duration = duration
+        self.image_shape = image_shape
+        self.permute_pixels = permute_pixels
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the image shape (and draw the permutation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_pixels) or (n_images, height, width)
+            Non-negative pixel intensities.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PoissonEncoder
+        """
+        X, shape = self._validate_images(X, reset=True)
+        self.image_shape_ = self._resolve_shape(shape)
+        height, width = self.image_shape_
+        self.sensor_size_ = check_sensor_size((width, height, 1))
+        self.permutation_ = (
+            check_random_state(self.random_state).permutation(X.shape[1])
+            if self.permute_pixels
+            else None
+        )
+        return self
+
+    def transform(self, X):
+        """Encode images into event streams.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_pixels) or (n_images, height, width)
+            Non-negative pixel intensities.
+
+        Returns
+        -------
+        streams : list of ndarray of EVENT_DTYPE
+            One time-sorted event stream per image, times in microseconds.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_images(X, reset=False)
+        rng = check_random_state(self.random_state)
+        streams = []
+        for start in range(0, X.shape[0], _CHUNK):
+            streams.extend(self._encode_chunk(X[start : start + _CHUNK], rng))
+        return streams
+
+    def _encode_chunk(self, images, rng):
+        if images.dtype not in _KERNEL_DTYPES:
+            images = images.astype(np.float64)
+        images = np.ascontiguousarray(images)
+        lit = images.any(axis=1)
+        counts = np.where(lit, rng.poisson(self.rate * self.duration, len(images)), 0)
+        indptr = np.zeros(len(images) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        n_events = int(indptr[-1])
+        spacing = rng.standard_exponential(n_events + len(images))
+        choice = rng.random_sample(n_events)
+        pixel = np.empty(n_events, dtype=np.int32)
+        t = np.empty(n_events, dtype=np.int64)
+        work = np.empty(images.shape[1], dtype=np.float64)
+        poisson_events(
+            images, indptr, spacing, choice, self.duration * 1e6, work, pixel, t
+        )
+        if self.permutation_ is not None:
+            pixel = self.permutation_[pixel]
+        width = self.image_shape_[1]
+        events = np.empty(n_events, dtype=EVENT_DTYPE)
+        events["x"], events["y"] = pixel % width, pixel // width
+        events["t"], events["p"] = t, False
+        return np.split(events, indptr[1:-1])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    def _validate_images(self, X, reset):
+        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+        if X.ndim not in (2, 3):
+            raise ValueError(
+                "expected images of shape (n_images, n_pixels) or (n_images, height, "
+                f"width), got an array of shape {X.shape}"
+            )
+        shape = X.shape[1:]
+        X = validate_data(self, X.reshape(len(X), -1), reset=reset, dtype="numeric")
+        if np.any(X < 0):
+            raise ValueError("pixel intensities must be non-negative")
+        return X, shape
+
+    def _resolve_shape(self, shape):
+        if self.image_shape is None:
+            return tuple(shape) if len(shape) == 2 else (1, shape[0])
+        image_shape = tuple(int(s) for s in self.image_shape)
+        if len(image_shape) != 2 or image_shape[0] * image_shape[1] != np.prod(shape):
+            raise ValueError(
+                f"image_shape={self.image_shape!r} does not match images with "
+                f"{int(np.prod(shape))} pixels"
+            )
+        return image_shape
