@@ -26,13 +26,20 @@ directives = {
     "embedsignature": True,
 }
 
+# Kernels that simulate samples in parallel threads (cython.parallel.prange).
+OPENMP = {"_lif"}
+
 extensions = [
     Extension(
         f"spikeclf.{path.stem}",
         [str(path)],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "spikeclf"],
+        depends=[str(h) for h in Path("spikeclf").glob("*.h")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
-        extra_compile_args=["-O3"],
+        # No contraction into FMA either: the same rounding on every machine.
+        extra_compile_args=["-O3", "-ffp-contract=off"]
+        + (["-fopenmp"] if path.stem in OPENMP else []),
+        extra_link_args=["-fopenmp"] if path.stem in OPENMP else [],
     )
     for path in sorted(Path("spikeclf").glob("_*.pyx"))
 ]

@@ -1,0 +1,99 @@
+"""Synaptic operations per second of the simulator against the machine's roofline.
+
+A 784-800-10 network (Eq. 10 initialization, lateral inhibition -0.4 / -1.0) on
+Poisson-encoded MNIST digits, 1 s presentations at 5,000 events/s, one thread.
+The roofline is measured in the same run: adding 800-float weight rows, gathered
+in event order from the 784 x 800 matrix, into one accumulator (a plain C loop,
+``spikeclf._lif.accumulate_rows``). Run: ``python benchmarks/roofline.py``.
+"""
+
+import argparse
+import time
+
+import numpy as np
+from spikeclf._lif import accumulate_rows
+
+from spikeclf import PoissonEncoder, check_events, load_mnist
+from spikeclf.simulator import simulate
+
+
+def best_of(repeat, fn):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-home", default=None, help="folder with MNIST (else random digits)"
+    )
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    try:
+        images = load_mnist(args.data_home, download=False)[2][: args.samples]
+        source = "MNIST test digits"
+    except (FileNotFoundError, ValueError):
+        images = (rng.random((args.samples, 28, 28)) < 0.2) * 255
+        source = "random images (MNIST not found)"
+    packed = check_events(
+        PoissonEncoder(rate=5000, duration=1.0, random_state=0).fit_transform(images),
+        (28, 28, 1),
+    )
+    sizes, alpha = [784, 800, 10], [3.0, 3.0]
+    weights, thresholds = [], []
+    for (m, n), a in zip(zip(sizes[:-1], sizes[1:], strict=False), alpha, strict=True):
+        bound = np.sqrt(3 / m)
+        weights.append(rng.uniform(-bound, bound, size=(m, n)))
+        thresholds.append(np.full(n, a * bound))
+
+    def run():
+        return simulate(
+            packed,
+            weights,
+            thresholds,
+            tau=20e-3,
+            refractory=1e-3,
+            lateral_inhibition=(-0.4, -1.0),
+            t_end=1.0,
+            n_jobs=1,
+        )
+
+    result = run()
+    synops = result.synops.sum()
+    rows = packed.channel
+    w64, w32 = weights[0], weights[0].astype(np.float32)
+    acc64, acc32 = np.zeros(800), np.zeros(800, dtype=np.float32)
+    # Interleaved, best of `repeat`: the machine is shared and noisy.
+    timings = {"sim": [], "f64": [], "f32": []}
+    for _ in range(args.repeat):
+        timings["sim"].append(best_of(1, run))
+        timings["f64"].append(best_of(1, lambda: accumulate_rows(w64, rows, acc64)))
+        timings["f32"].append(best_of(1, lambda: accumulate_rows(w32, rows, acc32)))
+    t_sim, t64, t32 = (min(timings[k]) for k in ("sim", "f64", "f32"))
+    roof64, roof32 = len(rows) * 800 / t64, len(rows) * 800 / t32
+    rate = synops / t_sim
+    n = len(images)
+    print(f"input: {source}, {n} samples, {len(rows) / n:.0f} events each, 1 thread")
+    print(f"roofline, gathered float64 rows: {roof64 / 1e9:.2f} G additions/s")
+    print(f"roofline, gathered float32 rows: {roof32 / 1e9:.2f} G additions/s")
+    print(
+        f"hidden spikes per sample: {result.synops[:, 1].sum() / 10 / n:.1f}; lateral "
+        f"inhibition updates per sample: {result.inhibitions.sum() / n:.0f} "
+        "(not synaptic operations)"
+    )
+    print(
+        f"simulator: {rate / 1e9:.2f} G synaptic operations/s ({synops / n:.3g} per "
+        f"sample, {n / t_sim:.1f} samples/s at 1 s presentations)"
+    )
+    print(f"ratio to the float64 roofline: {rate / roof64:.2f}")
+
+
+if __name__ == "__main__":
+    main()

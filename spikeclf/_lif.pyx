@@ -1,0 +1,393 @@
+"""Event-driven simulation of fully connected LIF / winner-take-all layers.
+
+Compiled kernel of :mod:`spikeclf.simulator`. One input event on channel k at
+time t of a layer (Eq. 1-3 of Lee, Delbruck and Pfeiffer 2016, SPEC section 1):
+leak of the whole layer by one factor, V += w[k] * w_dyn, lower bound -V_th,
+then the neurons at threshold fire in order of decreasing V / V_th with
+subtractive reset and, in a WTA layer, inhibition of all others by kappa * V_th
+that also makes them refractory. Output spikes are delivered at once, depth
+first, to the next layer. Times are in microseconds.
+
+The caller validates everything; the kernel trusts its arrays.
+"""
+
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY, exp
+from libc.stdlib cimport calloc, free
+
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+ctypedef cnp.int64_t int64
+ctypedef cnp.int32_t int32
+ctypedef cnp.uint8_t uint8
+
+
+cdef extern from "_lif_simd.h" nogil:
+    Py_ssize_t spikeclf_integrate(
+        double *v, const double *w, const double *neg_th, Py_ssize_t n, double decay)
+    Py_ssize_t spikeclf_integrate_scaled(
+        double *v, const double *w, const double *neg_th, Py_ssize_t n, double decay,
+        double w_dyn)
+    Py_ssize_t spikeclf_integrate_refractory(
+        double *v, const double *w, const double *neg_th, const double *t_out,
+        Py_ssize_t n, double decay, double t, double t_ref)
+    Py_ssize_t spikeclf_inhibit(
+        double *v, const double *th, const double *neg_th, Py_ssize_t n,
+        Py_ssize_t winner, double kappa)
+    Py_ssize_t spikeclf_best_ratio(
+        const double *v, const double *th, const double *neg_th, Py_ssize_t n,
+        Py_ssize_t at_threshold)
+    void spikeclf_accumulate_rows(
+        double *acc, const double *w, const int32 *rows, Py_ssize_t n_rows, Py_ssize_t n)
+    void spikeclf_accumulate_rows_f32(
+        float *acc, const float *w, const int32 *rows, Py_ssize_t n_rows, Py_ssize_t n)
+
+
+
+cdef struct Layer:
+    Py_ssize_t n_in, n_out
+    const double *w          # (n_in, n_out): row k feeds every neuron from input k
+    const double *th         # (n_out,) thresholds
+    double *neg_th           # (n_out,) -th: the lower bound, kept to spare a negation
+    double tau, t_ref, kappa
+    # state of the sample being simulated
+    double *v                # (n_out,) membrane potentials at t_last
+    double *t_out            # (n_out,) last output spike or inhibition
+    double t_last            # time of the layer's last update
+    double last_t_out        # latest t_out of any neuron: refractory check in O(1)
+    int32 *spiked            # (n_out,) neurons fired by the current event, in order
+    uint8 *fired             # (n_out,) flags for the current event
+    int64 synops, inhibitions
+    # training only (NULL at inference): lazily decayed activities of Eq. 4
+    double *x                # (n_in,) input activity at x_t
+    double *x_t              # (n_in,) its time; -inf while the input is silent
+    double *a                # (n_out,) output activity at a_t
+    double *a_t              # (n_out,)
+
+
+cdef struct Recorder:
+    int64 *counts            # (n_out of the last layer,)
+    double *spike_t          # (capacity,) output spike times
+    int32 *spike_i           # (capacity,) output spike neurons
+    Py_ssize_t n_spikes, capacity
+
+
+cdef inline void _accumulate(double *value, double *when, double t, double tau) noexcept nogil:
+    """Add one spike at t to a low-pass filtered activity kept lazily."""
+    if when[0] == -INFINITY:
+        value[0] = 1.0
+    else:
+        value[0] = value[0] * exp((when[0] - t) / tau) + 1.0
+    when[0] = t
+
+
+cdef inline Py_ssize_t _next_winner(const Layer *L, Py_ssize_t at_threshold) noexcept nogil:
+    """Neuron at threshold, not yet fired on this event, with the largest V / V_th."""
+    if at_threshold == 0:
+        return -1
+    cdef Py_ssize_t winner = spikeclf_best_ratio(L.v, L.th, L.neg_th, L.n_out, at_threshold)
+    # A neuron that already fired on this event is at threshold again only when
+    # its potential was above twice its threshold: then search among the others.
+    return _best_unfired(L) if winner >= 0 and L.fired[winner] else winner
+
+
+cdef Py_ssize_t _best_unfired(const Layer *L) noexcept nogil:
+    cdef Py_ssize_t i, winner = -1
+    cdef double best = 0.0, ratio
+    for i in range(L.n_out):
+        if L.v[i] >= L.th[i] and not L.fired[i]:
+            ratio = L.v[i] / L.th[i]
+            if winner < 0 or ratio > best:  # strict: ties go to the lowest index
+                winner = i
+                best = ratio
+    return winner
+
+
+cdef void _deliver(
+    Layer *layers, Py_ssize_t n_layers, Py_ssize_t l, Py_ssize_t k, double t,
+    Recorder *rec,
+) noexcept nogil:
+    """Process one input event (channel k, time t) in layer l and everything it causes."""
+    cdef Layer *L = &layers[l]
+    cdef Py_ssize_t i, n = L.n_out, n_spiked = 0, winner, s
+    cdef const double *w = L.w + k * n
+    cdef const double *th = L.th
+    cdef double *v = L.v
+    cdef double decay = 1.0, dt, w_dyn
+    cdef Py_ssize_t at_threshold
+
+    if L.x != NULL:
+        _accumulate(&L.x[k], &L.x_t[k], t, L.tau)
+    if t > L.t_last:
+        decay = exp((L.t_last - t) / L.tau)
+        L.t_last = t
+    dt = t - L.last_t_out
+    if dt >= L.t_ref:
+        # Nobody is refractory: t - t_out[i] is at least dt, rounding included.
+        at_threshold = spikeclf_integrate(v, w, L.neg_th, n, decay)
+    elif L.kappa != 0.0:
+        # A WTA group: every spike makes every neuron refractory at once, so all
+        # t_out[i] equal last_t_out and one w_dyn serves the whole layer.
+        w_dyn = (dt / L.t_ref) * (dt / L.t_ref)
+        at_threshold = spikeclf_integrate_scaled(v, w, L.neg_th, n, decay, w_dyn)
+    else:
+        at_threshold = spikeclf_integrate_refractory(
+            v, w, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+    L.synops += n
+
+    # Fire in order of decreasing V / V_th, re-checking after each inhibition;
+    # at most one spike per neuron per input event.
+    winner = _next_winner(L, at_threshold)
+    while winner >= 0:
+        L.fired[winner] = 1
+        L.spiked[n_spiked] = <int32> winner
+        n_spiked += 1
+        v[winner] -= th[winner]
+        L.t_out[winner] = t
+        L.last_t_out = t
+        if L.kappa != 0.0:
+            at_threshold = spikeclf_inhibit(v, th, L.neg_th, n, winner, L.kappa)
+            L.inhibitions += n - 1
+        elif v[winner] < th[winner]:
+            at_threshold -= 1
+        winner = _next_winner(L, at_threshold)
+    for s in range(n_spiked):
+        L.fired[L.spiked[s]] = 0
+
+    for s in range(n_spiked):
+        i = L.spiked[s]
+        if L.a != NULL:
+            _accumulate(&L.a[i], &L.a_t[i], t, L.tau)
+        if l + 1 < n_layers:
+            _deliver(layers, n_layers, l + 1, i, t, rec)
+        else:
+            rec.counts[i] += 1
+            if rec.n_spikes < rec.capacity:
+                rec.spike_t[rec.n_spikes] = t
+                rec.spike_i[rec.n_spikes] = <int32> i
+            rec.n_spikes += 1
+
+
+cdef void _reset(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l, i
+    cdef Layer *L
+    for l in range(n_layers):
+        L = &layers[l]
+        L.t_last = 0.0
+        L.last_t_out = -INFINITY
+        L.synops = 0
+        L.inhibitions = 0
+        for i in range(L.n_out):
+            L.v[i] = 0.0
+            L.t_out[i] = -INFINITY
+            L.fired[i] = 0
+        if L.x != NULL:
+            for i in range(L.n_in):
+                L.x[i] = 0.0
+                L.x_t[i] = -INFINITY
+            for i in range(L.n_out):
+                L.a[i] = 0.0
+                L.a_t[i] = -INFINITY
+
+
+cdef inline double _decayed(double value, double when, double t, double tau) noexcept nogil:
+    if when == -INFINITY:
+        return 0.0
+    return value * exp((when - t) / tau)
+
+
+cdef Layer *_make_layers(
+    Py_ssize_t n_layers, const int64[::1] sizes, const double[::1] weights,
+    const double[::1] thresholds, const double[::1] tau, const double[::1] t_ref,
+    const double[::1] kappa, bint train,
+) noexcept nogil:
+    """Allocate one thread's layers and their zeroed state; NULL when out of memory."""
+    cdef Layer *layers = <Layer *> calloc(n_layers, sizeof(Layer))
+    cdef Py_ssize_t l, i, w_off = 0, n_off = 0
+    cdef bint ok = layers != NULL
+    if not ok:
+        return NULL
+    for l in range(n_layers):
+        layers[l].n_in = sizes[l]
+        layers[l].n_out = sizes[l + 1]
+        layers[l].w = &weights[w_off]
+        layers[l].th = &thresholds[n_off]
+        layers[l].tau = tau[l]
+        layers[l].t_ref = t_ref[l]
+        layers[l].kappa = kappa[l]
+        layers[l].v = <double *> calloc(sizes[l + 1], sizeof(double))
+        layers[l].neg_th = <double *> calloc(sizes[l + 1], sizeof(double))
+        layers[l].t_out = <double *> calloc(sizes[l + 1], sizeof(double))
+        layers[l].spiked = <int32 *> calloc(sizes[l + 1], sizeof(int32))
+        layers[l].fired = <uint8 *> calloc(sizes[l + 1], sizeof(uint8))
+        ok = ok and layers[l].v != NULL and layers[l].t_out != NULL
+        ok = ok and layers[l].neg_th != NULL
+        if ok:
+            for i in range(sizes[l + 1]):
+                layers[l].neg_th[i] = -thresholds[n_off + i]
+        ok = ok and layers[l].spiked != NULL and layers[l].fired != NULL
+        if train:
+            layers[l].x = <double *> calloc(sizes[l], sizeof(double))
+            layers[l].x_t = <double *> calloc(sizes[l], sizeof(double))
+            layers[l].a = <double *> calloc(sizes[l + 1], sizeof(double))
+            layers[l].a_t = <double *> calloc(sizes[l + 1], sizeof(double))
+            ok = ok and layers[l].x != NULL and layers[l].x_t != NULL
+            ok = ok and layers[l].a != NULL and layers[l].a_t != NULL
+        w_off += sizes[l] * sizes[l + 1]
+        n_off += sizes[l + 1]
+    if not ok:
+        _free_layers(layers, n_layers)
+        return NULL
+    return layers
+
+
+cdef void _free_layers(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l
+    if layers == NULL:
+        return
+    for l in range(n_layers):
+        free(layers[l].v)
+        free(layers[l].neg_th)
+        free(layers[l].t_out)
+        free(layers[l].spiked)
+        free(layers[l].fired)
+        free(layers[l].x)
+        free(layers[l].x_t)
+        free(layers[l].a)
+        free(layers[l].a_t)
+    free(layers)
+
+
+def simulate(
+    const int32[::1] channel,
+    const double[::1] t,
+    const int64[::1] indptr,
+    const double[::1] t_end,
+    const int64[::1] sizes,
+    const double[::1] weights,
+    const double[::1] thresholds,
+    const double[::1] tau,
+    const double[::1] t_ref,
+    const double[::1] kappa,
+    int64[:, ::1] counts,
+    double[:, ::1] v_end,
+    int64[:, ::1] synops,
+    int64[:, ::1] inhibitions,
+    double[:, ::1] spike_t,
+    int32[:, ::1] spike_i,
+    int64[::1] n_spikes,
+    double[:, ::1] x_end,
+    double[:, ::1] a_end,
+    int n_threads,
+):
+    """Simulate every sample; write per-sample results into the output arrays.
+
+    Parameters
+    ----------
+    channel, t, indptr : packed events (see spikeclf.events.PackedEvents), t in us.
+    t_end : (n_samples,) time at which each sample stops and is read; later
+        events are not processed.
+    sizes : (n_layers + 1,) n_in of layer 0, then n_out of each layer.
+    weights : all weight matrices, each (n_in, n_out) in C order, concatenated.
+    thresholds : all thresholds, concatenated.
+    tau, t_ref, kappa : (n_layers,) time constant and refractory period in us,
+        lateral inhibition strength (0: no winner-take-all).
+    counts, v_end : (n_samples, n_out of the last layer) output spike counts and
+        membrane potentials at t_end.
+    synops, inhibitions : (n_samples, n_layers) operation counts.
+    spike_t, spike_i : (n_samples, capacity) output spikes in order; capacity may
+        be 0. n_spikes : (n_samples,) number of output spikes (may exceed capacity:
+        only the first ``capacity`` are written).
+    x_end, a_end : (n_samples, sum of n_in) and (n_samples, sum of n_out) input
+        and output activities of Eq. 4 at t_end, layer after layer; pass arrays
+        with 0 rows to skip this training-only work.
+    n_threads : threads simulating samples in parallel (results do not depend on it).
+
+    Returns
+    -------
+    status : int
+        0, or -1 when memory ran out.
+    """
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    cdef bint train = x_end.shape[0] > 0
+    cdef Py_ssize_t sample
+    cdef Layer *layers = NULL
+    cdef int[1] out_of_memory
+    out_of_memory[0] = 0
+    with nogil, parallel(num_threads=n_threads):
+        layers = _make_layers(n_layers, sizes, weights, thresholds, tau, t_ref, kappa, train)
+        if layers == NULL:
+            out_of_memory[0] = 1
+        else:
+            for sample in prange(n_samples, schedule="dynamic"):
+                _run_sample(
+                    layers, n_layers, sample, channel, t, indptr, t_end, counts, v_end,
+                    synops, inhibitions, spike_t, spike_i, n_spikes, x_end, a_end,
+                )
+            _free_layers(layers, n_layers)
+    return -1 if out_of_memory[0] else 0
+
+
+cdef void _run_sample(
+    Layer *layers, Py_ssize_t n_layers, Py_ssize_t sample,
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, int64[:, ::1] counts, double[:, ::1] v_end,
+    int64[:, ::1] synops, int64[:, ::1] inhibitions, double[:, ::1] spike_t,
+    int32[:, ::1] spike_i, int64[::1] n_spikes, double[:, ::1] x_end,
+    double[:, ::1] a_end,
+) noexcept nogil:
+    cdef Recorder rec
+    cdef Py_ssize_t e, l, i, off_in = 0, off_out = 0
+    cdef double stop = t_end[sample]
+    cdef Layer *L
+    _reset(layers, n_layers)
+    rec.counts = &counts[sample, 0]
+    rec.capacity = spike_t.shape[1]
+    rec.spike_t = &spike_t[sample, 0] if rec.capacity > 0 else NULL
+    rec.spike_i = &spike_i[sample, 0] if rec.capacity > 0 else NULL
+    rec.n_spikes = 0
+    for e in range(indptr[sample], indptr[sample + 1]):
+        if t[e] > stop:
+            break
+        _deliver(layers, n_layers, 0, channel[e], t[e], &rec)
+    n_spikes[sample] = rec.n_spikes
+    for l in range(n_layers):
+        L = &layers[l]
+        synops[sample, l] = L.synops
+        inhibitions[sample, l] = L.inhibitions
+        if L.x != NULL:
+            for i in range(L.n_in):
+                x_end[sample, off_in + i] = _decayed(L.x[i], L.x_t[i], stop, L.tau)
+            for i in range(L.n_out):
+                a_end[sample, off_out + i] = _decayed(L.a[i], L.a_t[i], stop, L.tau)
+        off_in += L.n_in
+        off_out += L.n_out
+    L = &layers[n_layers - 1]
+    for i in range(L.n_out):
+        v_end[sample, i] = L.v[i] * exp((L.t_last - stop) / L.tau)
+
+
+def accumulate_rows(w, const int32[::1] rows, acc):
+    """acc += w[rows[0]] + w[rows[1]] + ...: the event loop's inner operation alone.
+
+    Benchmarks use it as the roofline of the simulator: adding weight rows,
+    gathered in event order, into one accumulator (float64 or float32; the
+    caller checks that rows index w).
+    """
+    cdef double[:, ::1] w64
+    cdef double[::1] acc64
+    cdef float[:, ::1] w32
+    cdef float[::1] acc32
+    if w.dtype == np.float32:
+        w32, acc32 = w, acc
+        with nogil:
+            spikeclf_accumulate_rows_f32(&acc32[0], &w32[0, 0], &rows[0], rows.shape[0], w32.shape[1])
+    else:
+        w64, acc64 = w, acc
+        with nogil:
+            spikeclf_accumulate_rows(&acc64[0], &w64[0, 0], &rows[0], rows.shape[0], w64.shape[1])

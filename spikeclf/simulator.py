@@ -1,0 +1,274 @@
+"""Event-driven simulation of fully connected spiking networks.
+
+A thin layer over the Cython kernel ``spikeclf._lif``: it validates the network
+and the events once, converts seconds to the microseconds of the events,
+allocates every output and runs the samples in parallel threads.
+"""
+
+from numbers import Real
+from typing import NamedTuple
+
+import numpy as np
+from joblib import effective_n_jobs
+
+from ._lif import simulate as _simulate_kernel
+from .events import PackedEvents, check_events
+
+__all__ = ["SimulationResult", "simulate"]
+
+# Output spikes kept per sample before a second, larger pass is needed.
+_SPIKE_CAPACITY = 256
+
+
+class SimulationResult(NamedTuple):
+    """What :func:`simulate` returns; per-sample arrays have n_samples rows.
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (n_samples, n_outputs)
+        Output spike counts.
+    v : ndarray of float64, shape (n_samples, n_outputs)
+        Membrane potentials of the output layer at the stop time.
+    synops : ndarray of int64, shape (n_samples, n_layers)
+        Synaptic operations per layer: one weight added to one membrane
+        potential counts one.
+    inhibitions : ndarray of int64, shape (n_samples, n_layers)
+        Lateral-inhibition updates per layer, counted apart from ``synops``.
+    spike_times, spike_neurons : list of ndarray or None
+        Per sample, time (microseconds) and neuron of every output spike in
+        order, when ``record_spikes`` was set.
+    x, a : list of ndarray or None
+        Per layer, input and output activities of Eq. 4 at the stop time,
+        shapes (n_samples, n_in) and (n_samples, n_out), when
+        ``record_activities`` was set. An input or neuron is active in a sample
+        when its activity is positive.
+    """
+
+    counts: np.ndarray
+    v: np.ndarray
+    synops: np.ndarray
+    inhibitions: np.ndarray
+    spike_times: list | None = None
+    spike_neurons: list | None = None
+    x: list | None = None
+    a: list | None = None
+
+
+def simulate(
+    X,
+    weights,
+    thresholds,
+    *,
+    tau=20e-3,
+    refractory=1e-3,
+    lateral_inhibition=0.0,
+    t_end=None,
+    sensor_size=None,
+    record_spikes=False,
+    record_activities=False,
+    n_jobs=None,
+):
+    """Simulate a fully connected spiking network on event streams, event by event.
+
+    Leaky integrate-and-fire neurons with a dynamic-weight refractory period,
+    subtractive reset, a lower bound at ``-V_th`` and optional winner-take-all
+    lateral inhibition per layer (Lee, Delbruck and Pfeiffer 2016, Eq. 1-5).
+    There are no time steps: every input event updates the layer it enters,
+    and output spikes enter the next layer at the same time.
+
+    Parameters
+    ----------
+    X : list of event streams or PackedEvents
+        The input samples (see :func:`spikeclf.check_events`).
+    weights : list of array-like
+        ``weights[l]`` of shape (n_in, n_out): row ``k`` feeds every neuron of
+        layer ``l`` from input ``k``. ``weights[0]`` has one row per sensor
+        channel, ``width * height * polarities``.
+    thresholds : list of array-like
+        ``thresholds[l]`` of shape (n_out,), positive.
+    tau : float or sequence of float, default=20e-3
+        Membrane time constant in seconds, one for all layers or one per layer.
+    refractory : float or sequence of float, default=1e-3
+        Maximum refractory period ``T_ref`` in seconds (0 for none).
+    lateral_inhibition : float or sequence of float, default=0.0
+        Winner-take-all strength ``kappa`` per layer, in [-1, 0]; 0 means no
+        lateral inhibition.
+    t_end : float or array-like of float, default=None
+        Time in seconds at which each sample stops and its state is read;
+        later events are ignored. None means each sample's last event.
+    sensor_size : tuple of int, default=None
+        ``(width, height, polarities)`` when ``X`` is a list of streams; None
+        means ``weights[0]`` has to match the inferred size.
+    record_spikes : bool, default=False
+        Whether to return the time and neuron of every output spike.
+    record_activities : bool, default=False
+        Whether to return the activities ``x`` and ``a`` of every layer
+        (training-only work, skipped otherwise).
+    n_jobs : int, default=None
+        Threads simulating samples in parallel; results do not depend on it.
+        None means 1 unless in a :func:`joblib.parallel_config` context, -1
+        means all cores.
+
+    Returns
+    -------
+    result : SimulationResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikeclf import make_events
+    >>> from spikeclf.simulator import simulate
+    >>> events = make_events(x=[0, 1, 0], y=[0, 0, 0], t=[0, 1000, 2000])
+    >>> W = [np.array([[0.6, 0.1], [0.5, 0.2]])]
+    >>> result = simulate([events], W, [np.ones(2)], sensor_size=(2, 1, 1))
+    >>> result.counts.tolist(), result.synops.tolist()
+    ([[1, 0]], [[6]])
+    """
+    packed = X if isinstance(X, PackedEvents) else check_events(X, sensor_size)
+    weights, thresholds = _check_network(weights, thresholds, packed)
+    n_layers = len(weights)
+    tau_us = _per_layer(tau, n_layers, "tau", low=0, closed=False) * 1e6
+    t_ref_us = _per_layer(refractory, n_layers, "refractory", low=0) * 1e6
+    kappa = _per_layer(
+        lateral_inhibition, n_layers, "lateral_inhibition", low=-1, high=0
+    )
+    stop = _stop_times(t_end, packed)
+
+    sizes = np.array([weights[0].shape[0]] + [w.shape[1] for w in weights], np.int64)
+    n, n_out = packed.n_samples, sizes[-1]
+    counts = np.zeros((n, n_out), dtype=np.int64)
+    v = np.zeros((n, n_out))
+    synops = np.zeros((n, n_layers), dtype=np.int64)
+    inhibitions = np.zeros((n, n_layers), dtype=np.int64)
+    capacity = _SPIKE_CAPACITY if record_spikes else 0
+    spike_t = np.zeros((n, capacity))
+    spike_i = np.zeros((n, capacity), dtype=np.int32)
+    n_spikes = np.zeros(n, dtype=np.int64)
+    rows = n if record_activities else 0
+    x_end = np.zeros((rows, sizes[:-1].sum()))
+    a_end = np.zeros((rows, sizes[1:].sum()))
+    flat_w = np.concatenate([w.ravel() for w in weights])
+    flat_th = np.concatenate(thresholds)
+    network = (sizes, flat_w, flat_th, tau_us, t_ref_us, kappa)
+    status = _simulate_kernel(
+        packed.channel,
+        packed.t,
+        packed.indptr,
+        stop,
+        *network,
+        counts,
+        v,
+        synops,
+        inhibitions,
+        spike_t,
+        spike_i,
+        n_spikes,
+        x_end,
+        a_end,
+        effective_n_jobs(n_jobs),
+    )
+    if status != 0:
+        raise MemoryError("not enough memory for the simulation state")
+
+    result = SimulationResult(counts, v, synops, inhibitions)
+    if record_spikes:
+        spikes = _recorded_spikes(packed, stop, network, spike_t, spike_i, n_spikes)
+        result = result._replace(spike_times=spikes[0], spike_neurons=spikes[1])
+    if record_activities:
+        result = result._replace(
+            x=np.split(x_end, np.cumsum(sizes[:-1])[:-1], axis=1),
+            a=np.split(a_end, np.cumsum(sizes[1:])[:-1], axis=1),
+        )
+    return result
+
+
+def _recorded_spikes(packed, stop, network, spike_t, spike_i, n_spikes):
+    """Per-sample output spikes; samples that overflowed the buffer run again."""
+    times = [spike_t[i, :k] for i, k in enumerate(n_spikes)]
+    neurons = [spike_i[i, :k] for i, k in enumerate(n_spikes)]
+    overflow = np.flatnonzero(n_spikes > spike_t.shape[1])
+    n_out, n_layers = network[0][-1], len(network[0]) - 1
+    for i in overflow:
+        channel, t = packed.sample(i)
+        k = int(n_spikes[i])
+        t_buf, i_buf = np.zeros((1, k)), np.zeros((1, k), dtype=np.int32)
+        _simulate_kernel(
+            channel,
+            t,
+            np.array([0, len(t)], np.int64),
+            stop[i : i + 1],
+            *network,
+            np.zeros((1, n_out), np.int64),
+            np.zeros((1, n_out)),
+            np.zeros((1, n_layers), np.int64),
+            np.zeros((1, n_layers), np.int64),
+            t_buf,
+            i_buf,
+            np.zeros(1, np.int64),
+            np.zeros((0, 0)),
+            np.zeros((0, 0)),
+            1,
+        )
+        times[i], neurons[i] = t_buf[0], i_buf[0]
+    return times, neurons
+
+
+def _check_network(weights, thresholds, packed):
+    if len(weights) == 0 or len(weights) != len(thresholds):
+        raise ValueError(
+            f"need one threshold vector per weight matrix, got {len(weights)} weight "
+            f"matrices and {len(thresholds)} threshold vectors"
+        )
+    weights = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
+    thresholds = [np.ascontiguousarray(th, dtype=np.float64) for th in thresholds]
+    n_in = packed.n_channels
+    for layer, (w, th) in enumerate(zip(weights, thresholds, strict=True)):
+        if w.ndim != 2 or w.shape[0] != n_in:
+            raise ValueError(
+                f"layer {layer}: weights must have shape ({n_in}, n_out), got {w.shape}"
+                + (" (the sensor has that many channels)" if layer == 0 else "")
+            )
+        if th.shape != (w.shape[1],):
+            raise ValueError(
+                f"layer {layer}: thresholds must have shape ({w.shape[1]},), "
+                f"got {th.shape}"
+            )
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"layer {layer}: weights hold NaN or infinite values")
+        if not np.all((th > 0) & np.isfinite(th)):
+            raise ValueError(f"layer {layer}: thresholds must be positive and finite")
+        n_in = w.shape[1]
+    return weights, thresholds
+
+
+def _per_layer(value, n_layers, name, low=None, high=None, closed=True):
+    values = np.asarray(value, dtype=np.float64)
+    if values.ndim == 0:
+        values = np.full(n_layers, float(values))
+    if values.shape != (n_layers,) or not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{name} must be one finite number or one per layer ({n_layers}), "
+            f"got {value!r}"
+        )
+    too_low = low is not None and np.any(values < low if closed else values <= low)
+    if too_low or (high is not None and np.any(values > high)):
+        bounds = (
+            f"{'[' if closed else '('}{low}, {high if high is not None else 'inf'}]"
+        )
+        raise ValueError(f"{name} must be in {bounds}, got {value!r}")
+    return values
+
+
+def _stop_times(t_end, packed):
+    if t_end is None:
+        last = np.concatenate([[0.0], packed.t])[packed.indptr[1:]]
+        return np.where(np.diff(packed.indptr) > 0, last, 0.0)  # 0 for an empty sample
+    if isinstance(t_end, Real):
+        t_end = np.full(packed.n_samples, float(t_end))
+    stop = np.asarray(t_end, dtype=np.float64) * 1e6
+    if stop.shape != (packed.n_samples,) or not np.all((stop >= 0) & np.isfinite(stop)):
+        raise ValueError(
+            "t_end must be a non-negative number of seconds or one per sample, "
+            f"got shape {stop.shape}"
+        )
+    return np.ascontiguousarray(stop)
