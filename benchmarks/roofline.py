@@ -11,9 +11,9 @@ import argparse
 import time
 
 import numpy as np
-from spikeclf._lif import accumulate_rows
 
 from spikeclf import PoissonEncoder, check_events, load_mnist
+from spikeclf._lif import accumulate_rows
 from spikeclf.simulator import simulate
 
 

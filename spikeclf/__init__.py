@@ -10,6 +10,7 @@ __version__ = "0.1.0.dev0"
 from .datasets import load_digits_events, load_mnist
 from .encoders import PoissonEncoder
 from .events import EVENT_DTYPE, check_events, make_events
+from .simulator import simulate
 
 __all__ = [
     "EVENT_DTYPE",
@@ -19,4 +20,5 @@ __all__ = [
     "load_digits_events",
     "load_mnist",
     "make_events",
+    "simulate",
 ]

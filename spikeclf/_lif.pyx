@@ -38,6 +38,9 @@ cdef extern from "_lif_simd.h" nogil:
     Py_ssize_t spikeclf_inhibit(
         double *v, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa)
+    Py_ssize_t spikeclf_inhibit_integrate(
+        double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
+        Py_ssize_t winner, double kappa, double decay, double w_dyn)
     Py_ssize_t spikeclf_best_ratio(
         const double *v, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t at_threshold)
@@ -59,6 +62,7 @@ cdef struct Layer:
     double *t_out            # (n_out,) last output spike or inhibition
     double t_last            # time of the layer's last update
     double last_t_out        # latest t_out of any neuron: refractory check in O(1)
+    Py_ssize_t pending       # WTA winner whose inhibition is not applied yet, or -1
     int32 *spiked            # (n_out,) neurons fired by the current event, in order
     uint8 *fired             # (n_out,) flags for the current event
     int64 synops, inhibitions
@@ -126,7 +130,13 @@ cdef void _deliver(
         decay = exp((L.t_last - t) / L.tau)
         L.t_last = t
     dt = t - L.last_t_out
-    if dt >= L.t_ref:
+    if L.pending >= 0:
+        # The inhibition left by the last spike of this WTA layer, in the same pass.
+        w_dyn = (dt / L.t_ref) * (dt / L.t_ref) if dt < L.t_ref else 1.0
+        at_threshold = spikeclf_inhibit_integrate(
+            v, w, th, L.neg_th, n, L.pending, L.kappa, decay, w_dyn)
+        L.pending = -1
+    elif dt >= L.t_ref:
         # Nobody is refractory: t - t_out[i] is at least dt, rounding included.
         at_threshold = spikeclf_integrate(v, w, L.neg_th, n, decay)
     elif L.kappa != 0.0:
@@ -150,8 +160,15 @@ cdef void _deliver(
         L.t_out[winner] = t
         L.last_t_out = t
         if L.kappa != 0.0:
-            at_threshold = spikeclf_inhibit(v, th, L.neg_th, n, winner, L.kappa)
             L.inhibitions += n - 1
+            if at_threshold == 1:
+                # The winner was the only neuron at threshold, and inhibition only
+                # lowers the others: nobody else fires on this event, so the
+                # inhibition can wait for the next pass over the layer.
+                L.pending = winner
+                at_threshold = 0
+            else:
+                at_threshold = spikeclf_inhibit(v, th, L.neg_th, n, winner, L.kappa)
         elif v[winner] < th[winner]:
             at_threshold -= 1
         winner = _next_winner(L, at_threshold)
@@ -179,6 +196,7 @@ cdef void _reset(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
         L = &layers[l]
         L.t_last = 0.0
         L.last_t_out = -INFINITY
+        L.pending = -1
         L.synops = 0
         L.inhibitions = 0
         for i in range(L.n_out):
@@ -358,6 +376,9 @@ cdef void _run_sample(
     n_spikes[sample] = rec.n_spikes
     for l in range(n_layers):
         L = &layers[l]
+        if L.pending >= 0:
+            spikeclf_inhibit(L.v, L.th, L.neg_th, L.n_out, L.pending, L.kappa)
+            L.pending = -1
         synops[sample, l] = L.synops
         inhibitions[sample, l] = L.inhibitions
         if L.x != NULL:

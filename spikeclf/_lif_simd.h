@@ -19,6 +19,9 @@
 #define SPIKECLF_VECTOR
 #endif
 
+/* The lower bound of a membrane potential, lo = -th. */
+static inline double spikeclf_bound(double v, double lo) { return v > lo ? v : lo; }
+
 /* v[i] = max(v[i] * decay + w[i], -th[i]) for every neuron i, given
  * neg_th = -th. Returns the number of neurons at threshold: v[i] - th[i] >= 0,
  * which is v[i] >= th[i] exactly. Counting adds integers, a short dependency
@@ -31,8 +34,7 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate(double *v, const double *w,
 #pragma omp simd reduction(+ : at_threshold)
     for (ptrdiff_t i = 0; i < n; i++) {
         double lo = neg_th[i];
-        double vi = v[i] * decay + w[i];
-        vi = vi > lo ? vi : lo;
+        double vi = spikeclf_bound(v[i] * decay + w[i], lo);
         v[i] = vi;
         at_threshold += vi + lo >= 0.0;
     }
@@ -49,8 +51,7 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_scaled(double *v, const doub
 #pragma omp simd reduction(+ : at_threshold)
     for (ptrdiff_t i = 0; i < n; i++) {
         double lo = neg_th[i];
-        double vi = v[i] * decay + w[i] * w_dyn;
-        vi = vi > lo ? vi : lo;
+        double vi = spikeclf_bound(v[i] * decay + w[i] * w_dyn, lo);
         v[i] = vi;
         at_threshold += vi + lo >= 0.0;
     }
@@ -69,8 +70,7 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_refractory(
         double dt = t - t_out[i];
         double w_dyn = dt < t_ref ? (dt / t_ref) * (dt / t_ref) : 1.0;
         double lo = neg_th[i];
-        double vi = v[i] * decay + w[i] * w_dyn;
-        vi = vi > lo ? vi : lo;
+        double vi = spikeclf_bound(v[i] * decay + w[i] * w_dyn, lo);
         v[i] = vi;
         at_threshold += vi + lo >= 0.0;
     }
@@ -88,8 +88,7 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_inhibit(double *v, const double *th,
 #pragma omp simd reduction(+ : at_threshold)
     for (ptrdiff_t i = 0; i < n; i++) {
         double lo = neg_th[i];
-        double vi = v[i] + kappa * th[i];
-        vi = vi > lo ? vi : lo;
+        double vi = spikeclf_bound(v[i] + kappa * th[i], lo);
         v[i] = vi;
         at_threshold += vi + lo >= 0.0;
     }
@@ -97,6 +96,31 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_inhibit(double *v, const double *th,
     at_threshold -= v[winner] + neg_th[winner] >= 0.0;
     v[winner] = kept;
     at_threshold += kept + neg_th[winner] >= 0.0;
+    return at_threshold;
+}
+
+/* A lateral inhibition by neuron `winner` left pending at the layer's last
+ * event, applied in the same pass as the next event's integration:
+ * v[i] = max(max(v[i] + kappa * th[i], -th[i]) * decay + w[i] * w_dyn, -th[i]),
+ * the winner itself not inhibited. Returns the number of neurons at threshold. */
+SPIKECLF_VECTOR static ptrdiff_t spikeclf_inhibit_integrate(
+    double *v, const double *w, const double *th, const double *neg_th, ptrdiff_t n,
+    ptrdiff_t winner, double kappa, double decay, double w_dyn)
+{
+    double kept = v[winner];
+    ptrdiff_t at_threshold = 0;
+#pragma omp simd reduction(+ : at_threshold)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double lo = neg_th[i];
+        double vi = spikeclf_bound(v[i] + kappa * th[i], lo);
+        vi = spikeclf_bound(vi * decay + w[i] * w_dyn, lo);
+        v[i] = vi;
+        at_threshold += vi + lo >= 0.0;
+    }
+    double lo = neg_th[winner];
+    double vw = spikeclf_bound(kept * decay + w[winner] * w_dyn, lo);
+    at_threshold += (vw + lo >= 0.0) - (v[winner] + lo >= 0.0);
+    v[winner] = vw;
     return at_threshold;
 }
 
