@@ -28,13 +28,14 @@ ctypedef cnp.uint8_t uint8
 
 cdef extern from "_lif_simd.h" nogil:
     Py_ssize_t spikeclf_integrate(
-        double *v, const double *w, const double *neg_th, Py_ssize_t n, double decay)
+        double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
+        double decay)
     Py_ssize_t spikeclf_integrate_scaled(
-        double *v, const double *w, const double *neg_th, Py_ssize_t n, double decay,
-        double w_dyn)
+        double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
+        double decay, double w_dyn)
     Py_ssize_t spikeclf_integrate_refractory(
-        double *v, const double *w, const double *neg_th, const double *t_out,
-        Py_ssize_t n, double decay, double t, double t_ref)
+        double *v, const double *w, const double *th, const double *neg_th,
+        const double *t_out, Py_ssize_t n, double decay, double t, double t_ref)
     Py_ssize_t spikeclf_inhibit(
         double *v, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa)
@@ -42,8 +43,7 @@ cdef extern from "_lif_simd.h" nogil:
         double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa, double decay, double w_dyn)
     Py_ssize_t spikeclf_best_ratio(
-        const double *v, const double *th, const double *neg_th, Py_ssize_t n,
-        Py_ssize_t at_threshold)
+        const double *v, const double *th, Py_ssize_t n, Py_ssize_t at_threshold)
     void spikeclf_accumulate_rows(
         double *acc, const double *w, const int32 *rows, Py_ssize_t n_rows, Py_ssize_t n)
     void spikeclf_accumulate_rows_f32(
@@ -93,7 +93,7 @@ cdef inline Py_ssize_t _next_winner(const Layer *L, Py_ssize_t at_threshold) noe
     """Neuron at threshold, not yet fired on this event, with the largest V / V_th."""
     if at_threshold == 0:
         return -1
-    cdef Py_ssize_t winner = spikeclf_best_ratio(L.v, L.th, L.neg_th, L.n_out, at_threshold)
+    cdef Py_ssize_t winner = spikeclf_best_ratio(L.v, L.th, L.n_out, at_threshold)
     # A neuron that already fired on this event is at threshold again only when
     # its potential was above twice its threshold: then search among the others.
     return _best_unfired(L) if winner >= 0 and L.fired[winner] else winner
@@ -138,15 +138,15 @@ cdef void _deliver(
         L.pending = -1
     elif dt >= L.t_ref:
         # Nobody is refractory: t - t_out[i] is at least dt, rounding included.
-        at_threshold = spikeclf_integrate(v, w, L.neg_th, n, decay)
+        at_threshold = spikeclf_integrate(v, w, th, L.neg_th, n, decay)
     elif L.kappa != 0.0:
         # A WTA group: every spike makes every neuron refractory at once, so all
         # t_out[i] equal last_t_out and one w_dyn serves the whole layer.
         w_dyn = (dt / L.t_ref) * (dt / L.t_ref)
-        at_threshold = spikeclf_integrate_scaled(v, w, L.neg_th, n, decay, w_dyn)
+        at_threshold = spikeclf_integrate_scaled(v, w, th, L.neg_th, n, decay, w_dyn)
     else:
         at_threshold = spikeclf_integrate_refractory(
-            v, w, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+            v, w, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
     L.synops += n
 
     # Fire in order of decreasing V / V_th, re-checking after each inhibition;
@@ -219,21 +219,21 @@ cdef inline double _decayed(double value, double when, double t, double tau) noe
 
 
 cdef Layer *_make_layers(
-    Py_ssize_t n_layers, const int64[::1] sizes, const double[::1] weights,
-    const double[::1] thresholds, const double[::1] tau, const double[::1] t_ref,
+    Py_ssize_t n_layers, const int64[::1] sizes, const double **weights,
+    const double **thresholds, const double[::1] tau, const double[::1] t_ref,
     const double[::1] kappa, bint train,
 ) noexcept nogil:
     """Allocate one thread's layers and their zeroed state; NULL when out of memory."""
     cdef Layer *layers = <Layer *> calloc(n_layers, sizeof(Layer))
-    cdef Py_ssize_t l, i, w_off = 0, n_off = 0
+    cdef Py_ssize_t l, i
     cdef bint ok = layers != NULL
     if not ok:
         return NULL
     for l in range(n_layers):
         layers[l].n_in = sizes[l]
         layers[l].n_out = sizes[l + 1]
-        layers[l].w = &weights[w_off]
-        layers[l].th = &thresholds[n_off]
+        layers[l].w = weights[l]
+        layers[l].th = thresholds[l]
         layers[l].tau = tau[l]
         layers[l].t_ref = t_ref[l]
         layers[l].kappa = kappa[l]
@@ -246,7 +246,7 @@ cdef Layer *_make_layers(
         ok = ok and layers[l].neg_th != NULL
         if ok:
             for i in range(sizes[l + 1]):
-                layers[l].neg_th[i] = -thresholds[n_off + i]
+                layers[l].neg_th[i] = -thresholds[l][i]
         ok = ok and layers[l].spiked != NULL and layers[l].fired != NULL
         if train:
             layers[l].x = <double *> calloc(sizes[l], sizeof(double))
@@ -255,8 +255,6 @@ cdef Layer *_make_layers(
             layers[l].a_t = <double *> calloc(sizes[l + 1], sizeof(double))
             ok = ok and layers[l].x != NULL and layers[l].x_t != NULL
             ok = ok and layers[l].a != NULL and layers[l].a_t != NULL
-        w_off += sizes[l] * sizes[l + 1]
-        n_off += sizes[l + 1]
     if not ok:
         _free_layers(layers, n_layers)
         return NULL
@@ -286,8 +284,8 @@ def simulate(
     const int64[::1] indptr,
     const double[::1] t_end,
     const int64[::1] sizes,
-    const double[::1] weights,
-    const double[::1] thresholds,
+    list weights,
+    list thresholds,
     const double[::1] tau,
     const double[::1] t_ref,
     const double[::1] kappa,
@@ -310,8 +308,8 @@ def simulate(
     t_end : (n_samples,) time at which each sample stops and is read; later
         events are not processed.
     sizes : (n_layers + 1,) n_in of layer 0, then n_out of each layer.
-    weights : all weight matrices, each (n_in, n_out) in C order, concatenated.
-    thresholds : all thresholds, concatenated.
+    weights : one C-contiguous float64 (n_in, n_out) array per layer.
+    thresholds : one C-contiguous float64 (n_out,) array per layer.
     tau, t_ref, kappa : (n_layers,) time constant and refractory period in us,
         lateral inhibition strength (0: no winner-take-all).
     counts, v_end : (n_samples, n_out of the last layer) output spike counts and
@@ -336,18 +334,33 @@ def simulate(
     cdef Py_ssize_t sample
     cdef Layer *layers = NULL
     cdef int[1] out_of_memory
-    out_of_memory[0] = 0
-    with nogil, parallel(num_threads=n_threads):
-        layers = _make_layers(n_layers, sizes, weights, thresholds, tau, t_ref, kappa, train)
-        if layers == NULL:
-            out_of_memory[0] = 1
-        else:
-            for sample in prange(n_samples, schedule="dynamic"):
-                _run_sample(
-                    layers, n_layers, sample, channel, t, indptr, t_end, counts, v_end,
-                    synops, inhibitions, spike_t, spike_i, n_spikes, x_end, a_end,
-                )
-            _free_layers(layers, n_layers)
+    cdef const double **w_ptr = <const double **> calloc(n_layers, sizeof(double *))
+    cdef const double **th_ptr = <const double **> calloc(n_layers, sizeof(double *))
+    cdef const double[:, ::1] w_view
+    cdef const double[::1] th_view
+    cdef Py_ssize_t l
+    out_of_memory[0] = w_ptr == NULL or th_ptr == NULL
+    if not out_of_memory[0]:
+        # The arrays stay alive in the caller's lists while the threads run.
+        for l in range(n_layers):
+            w_view = weights[l]
+            th_view = thresholds[l]
+            w_ptr[l] = &w_view[0, 0]
+            th_ptr[l] = &th_view[0]
+        with nogil, parallel(num_threads=n_threads):
+            layers = _make_layers(n_layers, sizes, w_ptr, th_ptr, tau, t_ref, kappa, train)
+            if layers == NULL:
+                out_of_memory[0] = 1
+            else:
+                for sample in prange(n_samples, schedule="dynamic"):
+                    _run_sample(
+                        layers, n_layers, sample, channel, t, indptr, t_end, counts,
+                        v_end, synops, inhibitions, spike_t, spike_i, n_spikes, x_end,
+                        a_end,
+                    )
+                _free_layers(layers, n_layers)
+    free(w_ptr)
+    free(th_ptr)
     return -1 if out_of_memory[0] else 0
 
 

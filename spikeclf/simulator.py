@@ -147,9 +147,7 @@ def simulate(
     rows = n if record_activities else 0
     x_end = np.zeros((rows, sizes[:-1].sum()))
     a_end = np.zeros((rows, sizes[1:].sum()))
-    flat_w = np.concatenate([w.ravel() for w in weights])
-    flat_th = np.concatenate(thresholds)
-    network = (sizes, flat_w, flat_th, tau_us, t_ref_us, kappa)
+    network = (sizes, list(weights), list(thresholds), tau_us, t_ref_us, kappa)
     status = _simulate_kernel(
         packed.channel,
         packed.t,
