@@ -34,7 +34,8 @@ extensions = [
         f"spikeclf.{path.stem}",
         [str(path)],
         include_dirs=[np.get_include(), "spikeclf"],
-        depends=[str(h) for h in Path("spikeclf").glob("*.h")],
+        depends=[str(h) for h in Path("spikeclf").glob("*.h")]
+        + [str(h) for h in Path("spikeclf").glob("*.pxd")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
         # No contraction into FMA either: the same rounding on every machine.
         extra_compile_args=["-O3", "-ffp-contract=off"]

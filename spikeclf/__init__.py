@@ -7,6 +7,7 @@ Pfeiffer (2016), behind a scikit-learn API.
 
 __version__ = "0.1.0.dev0"
 
+from ._mlp import SpikingMLPClassifier
 from .datasets import load_digits_events, load_mnist
 from .encoders import PoissonEncoder
 from .events import EVENT_DTYPE, check_events, make_events
@@ -15,6 +16,7 @@ from .simulator import simulate
 __all__ = [
     "EVENT_DTYPE",
     "PoissonEncoder",
+    "SpikingMLPClassifier",
     "__version__",
     "check_events",
     "load_digits_events",

@@ -21,10 +21,6 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-ctypedef cnp.int64_t int64
-ctypedef cnp.int32_t int32
-ctypedef cnp.uint8_t uint8
-
 
 cdef extern from "_lif_simd.h" nogil:
     Py_ssize_t spikeclf_integrate(
@@ -42,6 +38,10 @@ cdef extern from "_lif_simd.h" nogil:
     Py_ssize_t spikeclf_inhibit_integrate(
         double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa, double decay, double w_dyn)
+    Py_ssize_t spikeclf_integrate_train(
+        double *v, const double *w, const double *offset, const double *th,
+        const double *neg_th, const double *t_out, Py_ssize_t n, double decay, double t,
+        double t_ref)
     Py_ssize_t spikeclf_best_ratio(
         const double *v, const double *th, Py_ssize_t n, Py_ssize_t at_threshold)
     void spikeclf_accumulate_rows(
@@ -49,35 +49,6 @@ cdef extern from "_lif_simd.h" nogil:
     void spikeclf_accumulate_rows_f32(
         float *acc, const float *w, const int32 *rows, Py_ssize_t n_rows, Py_ssize_t n)
 
-
-
-cdef struct Layer:
-    Py_ssize_t n_in, n_out
-    const double *w          # (n_in, n_out): row k feeds every neuron from input k
-    const double *th         # (n_out,) thresholds
-    double *neg_th           # (n_out,) -th: the lower bound, kept to spare a negation
-    double tau, t_ref, kappa
-    # state of the sample being simulated
-    double *v                # (n_out,) membrane potentials at t_last
-    double *t_out            # (n_out,) last output spike or inhibition
-    double t_last            # time of the layer's last update
-    double last_t_out        # latest t_out of any neuron: refractory check in O(1)
-    Py_ssize_t pending       # WTA winner whose inhibition is not applied yet, or -1
-    int32 *spiked            # (n_out,) neurons fired by the current event, in order
-    uint8 *fired             # (n_out,) flags for the current event
-    int64 synops, inhibitions
-    # training only (NULL at inference): lazily decayed activities of Eq. 4
-    double *x                # (n_in,) input activity at x_t
-    double *x_t              # (n_in,) its time; -inf while the input is silent
-    double *a                # (n_out,) output activity at a_t
-    double *a_t              # (n_out,)
-
-
-cdef struct Recorder:
-    int64 *counts            # (n_out of the last layer,)
-    double *spike_t          # (capacity,) output spike times
-    int32 *spike_i           # (capacity,) output spike neurons
-    Py_ssize_t n_spikes, capacity
 
 
 cdef inline void _accumulate(double *value, double *when, double t, double tau) noexcept nogil:
@@ -125,12 +96,20 @@ cdef void _deliver(
     cdef Py_ssize_t at_threshold
 
     if L.x != NULL:
+        if L.x_t[k] == -INFINITY:
+            L.active_in[L.n_active_in] = <int32> k
+            L.n_active_in += 1
         _accumulate(&L.x[k], &L.x_t[k], t, L.tau)
     if t > L.t_last:
         decay = exp((L.t_last - t) / L.tau)
         L.t_last = t
     dt = t - L.last_t_out
-    if L.pending >= 0:
+    if L.offset != NULL:
+        # Training: weights carry the offsets of the threshold lower bound, and
+        # every neuron keeps its own t_out.
+        at_threshold = spikeclf_integrate_train(
+            v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+    elif L.pending >= 0:
         # The inhibition left by the last spike of this WTA layer, in the same pass.
         w_dyn = (dt / L.t_ref) * (dt / L.t_ref) if dt < L.t_ref else 1.0
         at_threshold = spikeclf_inhibit_integrate(
@@ -161,7 +140,7 @@ cdef void _deliver(
         L.last_t_out = t
         if L.kappa != 0.0:
             L.inhibitions += n - 1
-            if at_threshold == 1:
+            if at_threshold == 1 and L.offset == NULL:
                 # The winner was the only neuron at threshold, and inhibition only
                 # lowers the others: nobody else fires on this event, so the
                 # inhibition can wait for the next pass over the layer.
@@ -169,15 +148,23 @@ cdef void _deliver(
                 at_threshold = 0
             else:
                 at_threshold = spikeclf_inhibit(v, th, L.neg_th, n, winner, L.kappa)
+                if L.offset != NULL:
+                    for i in range(n):
+                        L.t_out[i] = t
         elif v[winner] < th[winner]:
             at_threshold -= 1
         winner = _next_winner(L, at_threshold)
     for s in range(n_spiked):
         L.fired[L.spiked[s]] = 0
+    if L.rho > 0.0 and n_spiked > 0:
+        _regularize_thresholds(L, n_spiked)
 
     for s in range(n_spiked):
         i = L.spiked[s]
         if L.a != NULL:
+            if L.a_t[i] == -INFINITY:
+                L.active_out[L.n_active_out] = <int32> i
+                L.n_active_out += 1
             _accumulate(&L.a[i], &L.a_t[i], t, L.tau)
         if l + 1 < n_layers:
             _deliver(layers, n_layers, l + 1, i, t, rec)
@@ -187,6 +174,33 @@ cdef void _deliver(
                 rec.spike_t[rec.n_spikes] = t
                 rec.spike_i[rec.n_spikes] = <int32> i
             rec.n_spikes += 1
+
+
+cdef void _regularize_thresholds(Layer *L, Py_ssize_t n_spiked) noexcept nogil:
+    """Threshold regularization (paper 2.3.2), in the forward pass of training.
+
+    The n_spiked neurons that fired on one input event rise by rho * N, then every
+    threshold falls by rho * n_spiked. A threshold that would fall below its lower
+    bound stays there and the neuron's weights rise by the rest instead.
+    """
+    cdef Py_ssize_t i, n = L.n_out
+    cdef double lowered
+    for i in range(n_spiked):
+        L.th[L.spiked[i]] += L.rho * n
+    for i in range(n):
+        lowered = L.th[i] - L.rho * n_spiked
+        if lowered < L.th_min[i]:
+            L.offset[i] += L.th_min[i] - lowered
+            lowered = L.th_min[i]
+        L.th[i] = lowered
+        L.neg_th[i] = -lowered
+
+
+cdef void _settle(Layer *L) noexcept nogil:
+    """Apply a pending lateral inhibition, before the potentials are read."""
+    if L.pending >= 0:
+        spikeclf_inhibit(L.v, L.th, L.neg_th, L.n_out, L.pending, L.kappa)
+        L.pending = -1
 
 
 cdef void _reset(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
@@ -210,9 +224,11 @@ cdef void _reset(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
             for i in range(L.n_out):
                 L.a[i] = 0.0
                 L.a_t[i] = -INFINITY
+            L.n_active_in = 0
+            L.n_active_out = 0
 
 
-cdef inline double _decayed(double value, double when, double t, double tau) noexcept nogil:
+cdef double _decayed(double value, double when, double t, double tau) noexcept nogil:
     if when == -INFINITY:
         return 0.0
     return value * exp((when - t) / tau)
@@ -220,7 +236,7 @@ cdef inline double _decayed(double value, double when, double t, double tau) noe
 
 cdef Layer *_make_layers(
     Py_ssize_t n_layers, const int64[::1] sizes, const double **weights,
-    const double **thresholds, const double[::1] tau, const double[::1] t_ref,
+    double **thresholds, const double[::1] tau, const double[::1] t_ref,
     const double[::1] kappa, bint train,
 ) noexcept nogil:
     """Allocate one thread's layers and their zeroed state; NULL when out of memory."""
@@ -253,8 +269,11 @@ cdef Layer *_make_layers(
             layers[l].x_t = <double *> calloc(sizes[l], sizeof(double))
             layers[l].a = <double *> calloc(sizes[l + 1], sizeof(double))
             layers[l].a_t = <double *> calloc(sizes[l + 1], sizeof(double))
+            layers[l].active_in = <int32 *> calloc(sizes[l], sizeof(int32))
+            layers[l].active_out = <int32 *> calloc(sizes[l + 1], sizeof(int32))
             ok = ok and layers[l].x != NULL and layers[l].x_t != NULL
             ok = ok and layers[l].a != NULL and layers[l].a_t != NULL
+            ok = ok and layers[l].active_in != NULL and layers[l].active_out != NULL
     if not ok:
         _free_layers(layers, n_layers)
         return NULL
@@ -275,6 +294,8 @@ cdef void _free_layers(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
         free(layers[l].x_t)
         free(layers[l].a)
         free(layers[l].a_t)
+        free(layers[l].active_in)
+        free(layers[l].active_out)
     free(layers)
 
 
@@ -335,7 +356,7 @@ def simulate(
     cdef Layer *layers = NULL
     cdef int[1] out_of_memory
     cdef const double **w_ptr = <const double **> calloc(n_layers, sizeof(double *))
-    cdef const double **th_ptr = <const double **> calloc(n_layers, sizeof(double *))
+    cdef double **th_ptr = <double **> calloc(n_layers, sizeof(double *))
     cdef const double[:, ::1] w_view
     cdef const double[::1] th_view
     cdef Py_ssize_t l
@@ -346,7 +367,7 @@ def simulate(
             w_view = weights[l]
             th_view = thresholds[l]
             w_ptr[l] = &w_view[0, 0]
-            th_ptr[l] = &th_view[0]
+            th_ptr[l] = <double *> &th_view[0]  # read only at inference
         with nogil, parallel(num_threads=n_threads):
             layers = _make_layers(n_layers, sizes, w_ptr, th_ptr, tau, t_ref, kappa, train)
             if layers == NULL:
@@ -389,9 +410,7 @@ cdef void _run_sample(
     n_spikes[sample] = rec.n_spikes
     for l in range(n_layers):
         L = &layers[l]
-        if L.pending >= 0:
-            spikeclf_inhibit(L.v, L.th, L.neg_th, L.n_out, L.pending, L.kappa)
-            L.pending = -1
+        _settle(L)
         synops[sample, l] = L.synops
         inhibitions[sample, l] = L.inhibitions
         if L.x != NULL:

@@ -78,6 +78,25 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_refractory(
     return at_threshold;
 }
 
+/* Training: the same with per-neuron dynamic weights, and weights w[i] + offset[i]
+ * (the offsets of neurons whose threshold sits at its lower bound). */
+SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_train(
+    double *v, const double *w, const double *offset, const double *th,
+    const double *neg_th, const double *t_out, ptrdiff_t n, double decay, double t,
+    double t_ref)
+{
+    ptrdiff_t at_threshold = 0;
+#pragma omp simd reduction(+ : at_threshold)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double dt = t - t_out[i];
+        double w_dyn = dt < t_ref ? (dt / t_ref) * (dt / t_ref) : 1.0;
+        double vi = spikeclf_bound(v[i] * decay + (w[i] + offset[i]) * w_dyn, neg_th[i]);
+        v[i] = vi;
+        at_threshold += vi >= th[i];
+    }
+    return at_threshold;
+}
+
 /* Lateral inhibition from neuron `winner`: v[i] = max(v[i] + kappa * th[i], -th[i])
  * for every other neuron. Returns the number of neurons at threshold. */
 SPIKECLF_VECTOR static ptrdiff_t spikeclf_inhibit(double *v, const double *th,

@@ -14,7 +14,17 @@ __all__ = ["simulate_reference"]
 
 
 def simulate_reference(
-    channels, times, weights, thresholds, tau, refractory, kappa, t_end=None
+    channels,
+    times,
+    weights,
+    thresholds,
+    tau,
+    refractory,
+    kappa,
+    t_end=None,
+    rho=None,
+    th_min=None,
+    offsets=None,
 ):
     """Run a feed-forward spiking network on one event stream, event by event.
 
@@ -38,6 +48,14 @@ def simulate_reference(
         Time at which the run stops and the state is read. Events later than
         `t_end` are not processed. Default: the last event time (0.0 for an
         empty stream).
+    rho, th_min, offsets : sequence, optional
+        Training only: threshold regularization per layer (paper 2.3.2). After
+        the ``N_w`` spikes of one input event, the thresholds of the neurons
+        that fired rise by ``rho * N``, then all fall by ``rho * N_w``; a
+        threshold that would fall below ``th_min`` stays there and the rest is
+        added to ``offsets``, which is added to every weight of the neuron.
+        The result then also holds the updated ``"thresholds"`` and
+        ``"offsets"``.
 
     Returns
     -------
@@ -76,7 +94,10 @@ def simulate_reference(
     channels = np.asarray(channels, dtype=np.int64).reshape(-1)
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     W = [np.asarray(w, dtype=np.float64) for w in weights]
-    V_th = [np.asarray(th, dtype=np.float64) for th in thresholds]
+    V_th = [np.array(th, dtype=np.float64) for th in thresholds]  # copies: rho edits
+    training = rho is not None
+    if training:
+        offsets = [np.array(b, dtype=np.float64) for b in offsets]
     n_layers = len(W)
     if not (len(V_th) == len(tau) == len(refractory) == len(kappa) == n_layers):
         raise ValueError("need thresholds, tau, refractory, kappa for every layer")
@@ -122,7 +143,8 @@ def simulate_reference(
             dt = t - tout[i]
             w_dyn = (dt / refractory[ly]) ** 2 if dt < refractory[ly] else 1.0
             # 3. synaptic input, 4. lower bound
-            v[i] = v[i] + w[k, i] * w_dyn
+            weight = w[k, i] + offsets[ly][i] if training else w[k, i]
+            v[i] = v[i] + weight * w_dyn
             synops[ly] += 1
             v[i] = max(v[i], -th[i])
         # 5. firing: largest V / V_th first, re-checked after every inhibition
@@ -148,6 +170,16 @@ def simulate_reference(
                         v[j] = max(v[j] + kappa[ly] * th[j], -th[j])
                         tout[j] = t
                         inhibitions[ly] += 1
+        # threshold regularization (training only)
+        if training and rho[ly] > 0 and new_spikes:
+            for i in new_spikes:
+                th[i] += rho[ly] * n
+            for i in range(n):
+                lowered = th[i] - rho[ly] * len(new_spikes)
+                if lowered < th_min[ly][i]:
+                    offsets[ly][i] += th_min[ly][i] - lowered
+                    lowered = th_min[ly][i]
+                th[i] = lowered
         # 6. zero-delay, depth-first delivery to the next layer. Firing in this
         # layer does not depend on deeper layers, so delivering the spikes after
         # the loop, in firing order, equals delivering each one as it fires.
@@ -195,6 +227,119 @@ def simulate_reference(
         out["a"].append(a)
         out["active_inputs"].append(active_inputs)
         out["active_neurons"].append(counts > 0)
+    if training:
+        out["thresholds"] = V_th
+        out["offsets"] = offsets
     out["synops"] = np.array(synops, dtype=np.int64)
     out["inhibitions"] = np.array(inhibitions, dtype=np.int64)
     return out
+
+
+def train_step_reference(
+    channels,
+    times,
+    target,
+    weights,
+    thresholds,
+    *,
+    tau,
+    refractory,
+    kappa,
+    t_end,
+    sigma=0.5,
+    lr_w=0.002,
+    lr_th=0.0002,
+    rho=None,
+    th_min=None,
+    offsets=None,
+    adam=None,
+    reg_lambda=None,
+    reg_beta=10.0,
+    reg_samples=0,
+):
+    """One training step on one sample, written from the equations with dense arrays.
+
+    The forward pass is :func:`simulate_reference`; the backward pass follows
+    SPEC section 3 literally, with a direct linear solve of Eq. 8 where the
+    kernel uses its closed form. Returns a dict with the updated ``weights``
+    (offsets folded in), ``thresholds``, the ``loss`` and the ``deltas`` per
+    layer (dense, zero for inactive neurons), and the Adam ``moments``.
+
+    ``adam`` is None for SGD, or a dict with ``step`` (the step number of this
+    update, from 1), ``beta1``, ``beta2``, ``eps`` and ``moments``: per layer
+    ``[m_w, v_w, m_th, v_th]``, updated only where the gradient is defined
+    (active synapses of active neurons). ``reg_samples`` > 0 applies the
+    exponential weight regularization of ``reg_samples`` samples after the
+    update, to the layers with ``reg_lambda > 0``.
+    """
+    n_layers = len(weights)
+    W = [np.array(w, dtype=np.float64) for w in weights]
+    if offsets is None:
+        offsets = [np.zeros(w.shape[1]) for w in W]
+        th_min = [np.zeros(w.shape[1]) for w in W]
+        rho = [0.0] * n_layers
+    res = simulate_reference(
+        channels, times, W, thresholds, tau, refractory, kappa, t_end=t_end,
+        rho=rho, th_min=th_min, offsets=offsets,
+    )  # fmt: skip
+    th = res["thresholds"]
+    b = res["offsets"]
+    counts = res["counts"][-1]
+    o = counts / counts.max() if counts.max() > 0 else np.zeros(len(counts))
+    y = np.zeros(len(counts))
+    y[target] = 1.0
+    err = o - y
+    loss = 0.5 * float(err @ err)
+    if np.count_nonzero(err):
+        err = err / np.sqrt(np.count_nonzero(err))
+    moments = adam["moments"] if adam else None
+    deltas = [np.zeros(w.shape[1]) for w in W]
+    active = np.ones(len(counts), dtype=bool)  # every output neuron is active
+    for ly in range(n_layers - 1, -1, -1):
+        x, a = res["x"][ly], res["a"][ly]
+        n, m = int(active.sum()), int(np.count_nonzero(x))
+        if n == 0 or m == 0:
+            break
+        n_in, n_out = W[ly].shape
+        g = 1.0 / th[ly][active]
+        g_bar = np.sqrt(np.mean(g**2))
+        c, d = 1 + sigma * kappa[ly], sigma * kappa[ly]
+        A = c * np.eye(n) - d * np.ones((n, n))  # Eq. 8, (1 + s k) I - s k 1 1^T
+        delta = np.zeros(n_out)
+        delta[active] = g / g_bar * np.linalg.solve(A, err[active])
+        deltas[ly] = delta
+        if ly > 0:  # Eq. 12, weights before this update, offsets included
+            err = np.sqrt(n_in / m) * ((W[ly] + b[ly][None, :]) @ delta)
+        grad_w = np.sqrt(n_out / m) * np.outer(x, delta)
+        a_hat = a - sigma * kappa[ly] * (a[active].sum() - a)
+        grad_th = np.where(active, -np.sqrt(n_out / (m * n_in)) * delta * a_hat, 0.0)
+        touched_w = np.outer(x > 0, active)
+        if adam is None:
+            W[ly] -= lr_w * np.where(touched_w, grad_w, 0.0)
+            th[ly] -= lr_th * grad_th
+        else:
+            m_w, v_w, m_th, v_th = moments[ly]
+            _adam(W[ly], m_w, v_w, grad_w, touched_w, lr_w, adam)
+            _adam(th[ly], m_th, v_th, grad_th, active, lr_th, adam)
+        below = th[ly] < th_min[ly]
+        b[ly][below] += th_min[ly][below] - th[ly][below]
+        th[ly][below] = th_min[ly][below]
+        if ly > 0:
+            active = res["a"][ly - 1] > 0  # the neurons below that fired
+    for ly in range(n_layers):
+        W[ly] += b[ly][None, :]
+        lam = 0.0 if reg_lambda is None else reg_lambda[ly]
+        if reg_samples and lam > 0:
+            norm = np.sum(W[ly] ** 2, axis=0)
+            step = lr_w * lam * reg_samples
+            W[ly] *= np.exp(-step * reg_beta * np.exp(reg_beta * (norm - 1.0)))[None, :]
+    return {"weights": W, "thresholds": th, "loss": loss, "deltas": deltas,
+            "moments": moments, "counts": counts}  # fmt: skip
+
+
+def _adam(param, m, v, grad, touched, lr, adam):
+    m[touched] = adam["beta1"] * m[touched] + (1 - adam["beta1"]) * grad[touched]
+    v[touched] = adam["beta2"] * v[touched] + (1 - adam["beta2"]) * grad[touched] ** 2
+    m_hat = m[touched] / (1 - adam["beta1"] ** adam["step"])
+    v_hat = v[touched] / (1 - adam["beta2"] ** adam["step"])
+    param[touched] -= lr * m_hat / (np.sqrt(v_hat) + adam["eps"])

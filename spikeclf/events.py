@@ -62,6 +62,22 @@ class PackedEvents(NamedTuple):
         start, stop = self.indptr[i], self.indptr[i + 1]
         return self.channel[start:stop], self.t[start:stop]
 
+    def last_times(self):
+        """Time of each sample's last event in microseconds, 0 for an empty sample."""
+        last = np.concatenate([[0.0], self.t])[self.indptr[1:]]
+        return np.where(np.diff(self.indptr) > 0, last, 0.0)
+
+    def subset(self, rows):
+        """The samples ``rows``, in that order, as packed events."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        # Event e of the subset comes from starts[sample of e] + its rank in the sample.
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        take = starts[owner] + np.arange(indptr[-1]) - indptr[owner]
+        return PackedEvents(self.channel[take], self.t[take], indptr, self.sensor_size)
+
 
 def make_events(x, y, t, p=0):
     """Build one event stream with :data:`EVENT_DTYPE` from its fields.

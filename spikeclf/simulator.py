@@ -259,8 +259,7 @@ def _per_layer(value, n_layers, name, low=None, high=None, closed=True):
 
 def _stop_times(t_end, packed):
     if t_end is None:
-        last = np.concatenate([[0.0], packed.t])[packed.indptr[1:]]
-        return np.where(np.diff(packed.indptr) > 0, last, 0.0)  # 0 for an empty sample
+        return packed.last_times()
     if isinstance(t_end, Real):
         t_end = np.full(packed.n_samples, float(t_end))
     stop = np.asarray(t_end, dtype=np.float64) * 1e6

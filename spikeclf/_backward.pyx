@@ -1,0 +1,418 @@
+"""Spike-based backpropagation: one training epoch, sample after sample.
+
+Compiled kernel of :mod:`spikeclf._mlp`. For each sample (batch size 1): the
+event-driven forward pass of spikeclf._lif in training mode (activities of
+Eq. 4, threshold regularization), then the backward pass through the transfer
+function of Eq. 6 with the winner-take-all correction, the error normalization
+of Eq. 12 and the updates of Eq. 13 on active synapses and neurons only, by SGD
+or Adam (lazy: the moments of the touched entries only). Exponential weight
+regularization (Eq. 14/15) is decoupled from the optimizer and applied to
+every hidden neuron every `reg_every` samples, with the step of that many
+samples, so that one sample costs O(active synapses), not O(all weights).
+See ../shared/SPEC.md section 3 for the derivation and its sign conventions.
+"""
+
+from libc.math cimport INFINITY, exp, isfinite, sqrt
+from libc.stdlib cimport calloc, free
+
+cimport numpy as cnp
+
+from ._lif cimport (
+    Layer, Recorder, _decayed, _deliver, _free_layers, _make_layers, _reset, _settle,
+    int32, int64,
+)
+
+cnp.import_array()
+
+
+cdef struct Optimizer:
+    bint adam
+    double lr_w, lr_th, beta1, beta2, eps
+    double correction1, correction2   # 1 - beta^step, Adam's bias corrections
+
+
+cdef inline void _step(
+    double *param, double *m, double *v, double grad, double lr, const Optimizer *opt,
+) noexcept nogil:
+    """param -= lr * grad (SGD), or the Adam step with bias-corrected moments."""
+    if not opt.adam:
+        param[0] -= lr * grad
+        return
+    m[0] = opt.beta1 * m[0] + (1.0 - opt.beta1) * grad
+    v[0] = opt.beta2 * v[0] + (1.0 - opt.beta2) * grad * grad
+    param[0] -= lr * (m[0] / opt.correction1) / (sqrt(v[0] / opt.correction2) + opt.eps)
+
+
+cdef void _activities_at(Layer *L, double t_end) noexcept nogil:
+    """Replace the lazily kept activities of the active entries by their value at t_end."""
+    cdef Py_ssize_t j, k
+    for j in range(L.n_active_in):
+        k = L.active_in[j]
+        L.x[k] = _decayed(L.x[k], L.x_t[k], t_end, L.tau)
+    for j in range(L.n_active_out):
+        k = L.active_out[j]
+        L.a[k] = _decayed(L.a[k], L.a_t[k], t_end, L.tau)
+
+
+cdef double _output_error(
+    const int64 *counts, Py_ssize_t n, int32 target, double *error,
+) noexcept nogil:
+    """Normalized error of the max-normalized output (paper 2.4); return the loss."""
+    cdef Py_ssize_t i, nonzero = 0
+    cdef int64 top = 0
+    cdef double o, loss = 0.0
+    for i in range(n):
+        if counts[i] > top:
+            top = counts[i]
+    for i in range(n):
+        o = counts[i] / <double> top if top > 0 else 0.0
+        error[i] = o - (1.0 if i == target else 0.0)
+        loss += 0.5 * error[i] * error[i]
+        nonzero += error[i] != 0.0
+    for i in range(n):
+        if nonzero > 0:
+            error[i] /= sqrt(<double> nonzero)
+    return loss
+
+
+cdef void _deltas(
+    const Layer *L, const int32 *active, Py_ssize_t n_active, double sigma,
+    const double *error, double *delta,
+) noexcept nogil:
+    """delta = (g / g_bar) A^-1 error over the active neurons (SPEC section 3).
+
+    A = (1 + sigma kappa) I - sigma kappa 1 1^T is the matrix of Eq. 8; its
+    Sherman-Morrison inverse is A^-1 e = (e + d sum(e) / (c - d n)) / c with
+    c = 1 + sigma kappa, d = sigma kappa. g = 1 / V_th, g_bar its RMS.
+    """
+    cdef Py_ssize_t j, i
+    cdef double c = 1.0 + sigma * L.kappa, d = sigma * L.kappa
+    cdef double total = 0.0, g_square = 0.0, g_bar, shift
+    for j in range(n_active):
+        i = active[j]
+        total += error[j]
+        g_square += 1.0 / (L.th[i] * L.th[i])
+    g_bar = sqrt(g_square / n_active)
+    shift = d * total / (c - d * n_active)
+    for j in range(n_active):
+        i = active[j]
+        delta[j] = (1.0 / L.th[i]) / g_bar * (error[j] + shift) / c
+
+
+cdef void _error_below(
+    const Layer *L, const int32 *active, Py_ssize_t n_active, const double *delta,
+    double *error,
+) noexcept nogil:
+    """Error of the active neurons of the layer below (its active inputs here), Eq. 12.
+
+    sqrt(M / m) * sum over active neurons i of w_ji delta_i, with the weights
+    before this sample's update (offsets included).
+    """
+    cdef Py_ssize_t j, s, i, k
+    cdef double scale = sqrt(L.n_in / <double> L.n_active_in), acc
+    cdef const double *row
+    for j in range(L.n_active_in):
+        k = L.active_in[j]
+        row = L.w + k * L.n_out
+        acc = 0.0
+        for s in range(n_active):
+            i = active[s]
+            acc = acc + (row[i] + L.offset[i]) * delta[s]
+        error[j] = scale * acc
+
+
+cdef void _update(
+    Layer *L, const int32 *active, Py_ssize_t n_active, const double *delta,
+    double sigma, double *m_w, double *v_w, double *m_th, double *v_th,
+    const Optimizer *opt,
+) noexcept nogil:
+    """Eq. 13 on the active synapses of the active neurons, and their thresholds."""
+    cdef Py_ssize_t j, s, i, k
+    cdef double n_in = L.n_in, n_out = L.n_out, m = L.n_active_in
+    cdef double scale_w = sqrt(n_out / m), scale_th = sqrt(n_out / (m * n_in))
+    cdef double a_total = 0.0, a_hat, grad, xk
+    cdef double *w = <double *> L.w
+    cdef Py_ssize_t p
+    for j in range(L.n_active_in):
+        k = L.active_in[j]
+        xk = L.x[k]
+        for s in range(n_active):
+            i = active[s]
+            p = k * L.n_out + i
+            grad = scale_w * delta[s] * xk
+            _step(&w[p], &m_w[p] if opt.adam else NULL, &v_w[p] if opt.adam else NULL,
+                  grad, opt.lr_w, opt)
+    for s in range(n_active):
+        a_total += L.a[active[s]]
+    for s in range(n_active):
+        i = active[s]
+        # a_hat = gamma a_i - sigma kappa sum_{j != i} a_j, gamma = 1; gradient
+        # descent raises the threshold along delta a_hat (SPEC: the printed sign
+        # of Eq. 13 is wrong).
+        a_hat = L.a[i] - sigma * L.kappa * (a_total - L.a[i])
+        grad = -scale_th * delta[s] * a_hat
+        _step(&L.th[i], &m_th[i] if opt.adam else NULL, &v_th[i] if opt.adam else NULL,
+              grad, opt.lr_th, opt)
+        if L.th[i] < L.th_min[i]:
+            L.offset[i] += L.th_min[i] - L.th[i]
+            L.th[i] = L.th_min[i]
+        L.neg_th[i] = -L.th[i]
+
+
+cdef void _regularize_weights(Layer *L, double step, double beta, double *norm) noexcept nogil:
+    """Fold the offsets into the weights, then exponential weight decay (Eq. 15).
+
+    w_i <- w_i exp(-step beta exp(beta (|w_i|^2 - 1))) for every neuron i: the
+    decay of Eq. 15 over the samples since the last call (step = lr lambda
+    times their number), in two passes over the rows of W (contiguous).
+    """
+    cdef Py_ssize_t k, i, n = L.n_out
+    cdef double *w = <double *> L.w
+    cdef double *row
+    for i in range(n):
+        norm[i] = 0.0
+    for k in range(L.n_in):
+        row = w + k * n
+        for i in range(n):
+            row[i] += L.offset[i]
+            norm[i] += row[i] * row[i]
+    for i in range(n):
+        L.offset[i] = 0.0
+        norm[i] = exp(-step * beta * exp(beta * (norm[i] - 1.0))) if step > 0 else 1.0
+    if step > 0:
+        for k in range(L.n_in):
+            row = w + k * n
+            for i in range(n):
+                row[i] *= norm[i]
+
+
+def train_epoch(
+    const int32[::1] channel,
+    const double[::1] t,
+    const int64[::1] indptr,
+    const double[::1] t_end,
+    const int32[::1] target,
+    const int64[::1] order,
+    const int64[::1] sizes,
+    list weights,
+    list thresholds,
+    list offsets,
+    list th_min,
+    list moments,
+    const double[::1] tau,
+    const double[::1] t_ref,
+    const double[::1] kappa,
+    const double[::1] rho,
+    const double[::1] reg_lambda,
+    double reg_beta,
+    Py_ssize_t reg_every,
+    double sigma,
+    double lr_w,
+    double lr_th,
+    bint adam,
+    double beta1,
+    double beta2,
+    double eps,
+    int64[::1] counters,
+    double[::1] loss,
+    int32[::1] predicted,
+    int64[::1] out_spikes,
+    int64[::1] synops,
+):
+    """Train on the samples in ``order``, one after the other; update in place.
+
+    Parameters
+    ----------
+    channel, t, indptr : packed events, t in us. t_end : (n_samples,) end of each
+        presentation (us): the activities are read there.
+    target : (n_samples,) class index of each sample. order : samples to visit.
+    sizes : (n_layers + 1,). weights, thresholds, offsets, th_min : per layer,
+        C-contiguous float64 arrays, updated in place (offsets are folded into
+        the weights at the end).
+    moments : for Adam, per layer [m_w, v_w, m_th, v_th] flattened in that order
+        (4 arrays a layer); empty for SGD.
+    tau, t_ref, kappa, rho, reg_lambda : (n_layers,) per layer; t in us.
+    counters : [Adam steps so far, samples since the last weight regularization].
+    loss, predicted, out_spikes, synops : (n_samples,) written for visited samples;
+        predicted is -1 when no output neuron fired.
+
+    Returns
+    -------
+    status : int
+        0; -1 when memory ran out; -2 when a threshold or weight became NaN or
+        infinite (training diverged; the parameters are then not to be trusted).
+    """
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    cdef Py_ssize_t l, s, e, sample, i, n_active, widest = 0
+    cdef Py_ssize_t n_out = sizes[n_layers]
+    cdef int status = 0
+    cdef Optimizer opt
+    cdef Recorder rec
+    cdef Layer *layers = NULL
+    cdef Layer *L
+    cdef double stop
+    cdef const double **w_ptr = <const double **> calloc(n_layers, sizeof(double *))
+    cdef double **th_ptr = <double **> calloc(n_layers, sizeof(double *))
+    cdef double **m_ptr = <double **> calloc(4 * n_layers, sizeof(double *))
+    cdef int64 *counts = <int64 *> calloc(n_out, sizeof(int64))
+    cdef int32 *all_out = <int32 *> calloc(n_out, sizeof(int32))
+    cdef double *error = NULL
+    cdef double *delta = NULL
+    cdef double *below = NULL
+    cdef double[:, ::1] w_view
+    cdef double[::1] view
+    cdef const int32 *active
+
+    for l in range(n_layers + 1):
+        widest = max(widest, sizes[l])
+    error = <double *> calloc(widest, sizeof(double))
+    delta = <double *> calloc(widest, sizeof(double))
+    below = <double *> calloc(widest, sizeof(double))
+    if (w_ptr == NULL or th_ptr == NULL or m_ptr == NULL or counts == NULL
+            or all_out == NULL or error == NULL or delta == NULL or below == NULL):
+        status = -1
+    else:
+        for l in range(n_layers):
+            w_view = weights[l]
+            w_ptr[l] = &w_view[0, 0]
+            view = thresholds[l]
+            th_ptr[l] = &view[0]
+            if adam:
+                for i in range(4):
+                    view = moments[4 * l + i].reshape(-1)
+                    m_ptr[4 * l + i] = &view[0]
+        layers = _make_layers(n_layers, sizes, w_ptr, th_ptr, tau, t_ref, kappa, True)
+        if layers == NULL:
+            status = -1
+        else:
+            for l in range(n_layers):
+                view = offsets[l]
+                layers[l].offset = &view[0]
+                view = th_min[l]
+                layers[l].th_min = &view[0]
+                layers[l].rho = rho[l]
+    if status != 0:
+        _free_all(layers, n_layers, w_ptr, th_ptr, m_ptr, counts, all_out, error, delta, below)
+        return status
+
+    for i in range(n_out):
+        all_out[i] = <int32> i
+    opt.adam = adam
+    opt.lr_w = lr_w
+    opt.lr_th = lr_th
+    opt.beta1 = beta1
+    opt.beta2 = beta2
+    opt.eps = eps
+    opt.correction1 = 1.0
+    opt.correction2 = 1.0
+    rec.spike_t = NULL
+    rec.spike_i = NULL
+    rec.capacity = 0
+    with nogil:
+        for s in range(order.shape[0]):
+            sample = order[s]
+            stop = t_end[sample]
+            _reset(layers, n_layers)
+            for i in range(n_out):
+                counts[i] = 0
+            rec.counts = counts
+            rec.n_spikes = 0
+            for e in range(indptr[sample], indptr[sample + 1]):
+                if t[e] > stop:
+                    break
+                _deliver(layers, n_layers, 0, channel[e], t[e], &rec)
+            synops[sample] = 0
+            for l in range(n_layers):
+                _settle(&layers[l])
+                _activities_at(&layers[l], stop)
+                synops[sample] += layers[l].synops
+            out_spikes[sample] = rec.n_spikes
+            predicted[sample] = _argmax(counts, n_out)
+            loss[sample] = _output_error(counts, n_out, target[sample], error)
+
+            # Backward, from the output layer down; every output neuron counts
+            # as active (a silent target must still learn).
+            if opt.adam:
+                counters[0] += 1
+                opt.correction1 = 1.0 - beta1 ** counters[0]
+                opt.correction2 = 1.0 - beta2 ** counters[0]
+            active = all_out
+            n_active = n_out
+            for l in range(n_layers - 1, -1, -1):
+                L = &layers[l]
+                if n_active == 0 or L.n_active_in == 0:
+                    break
+                _deltas(L, active, n_active, sigma, error, delta)
+                if l > 0:
+                    _error_below(L, active, n_active, delta, below)
+                _update(
+                    L, active, n_active, delta, sigma,
+                    m_ptr[4 * l], m_ptr[4 * l + 1], m_ptr[4 * l + 2], m_ptr[4 * l + 3],
+                    &opt,
+                )
+                if l > 0:
+                    for i in range(L.n_active_in):
+                        error[i] = below[i]
+                    active = L.active_in
+                    n_active = L.n_active_in
+            for l in range(n_layers):
+                if not _finite(&layers[l]):
+                    status = -2
+            if status != 0:
+                break
+
+            counters[1] += 1
+            if counters[1] >= reg_every:
+                _regularize_all(layers, n_layers, reg_lambda, reg_beta, lr_w, counters[1], below)
+                counters[1] = 0
+        _regularize_all(layers, n_layers, reg_lambda, reg_beta, lr_w, 0, below)
+    _free_all(layers, n_layers, w_ptr, th_ptr, m_ptr, counts, all_out, error, delta, below)
+    return status
+
+
+cdef void _regularize_all(
+    Layer *layers, Py_ssize_t n_layers, const double[::1] reg_lambda, double beta,
+    double lr, int64 n_samples, double *work,
+) noexcept nogil:
+    """Weight regularization of the hidden layers over n_samples (0: fold offsets only)."""
+    cdef Py_ssize_t l
+    for l in range(n_layers):
+        _regularize_weights(&layers[l], lr * reg_lambda[l] * n_samples, beta, work)
+
+
+cdef bint _finite(const Layer *L) noexcept nogil:
+    """Whether the thresholds are finite: a diverging run shows there first."""
+    cdef Py_ssize_t j
+    for j in range(L.n_out):
+        if not isfinite(L.th[j]):
+            return False
+    return True
+
+
+cdef int32 _argmax(const int64 *counts, Py_ssize_t n) noexcept nogil:
+    """Most active output neuron (ties: lowest index), -1 with no output spike."""
+    cdef Py_ssize_t i, best = 0
+    cdef bint any_spike = counts[0] > 0
+    for i in range(1, n):
+        any_spike = any_spike or counts[i] > 0
+        if counts[i] > counts[best]:
+            best = i
+    if any_spike:
+        return <int32> best
+    return -1
+
+
+cdef void _free_all(
+    Layer *layers, Py_ssize_t n_layers, const double **w_ptr, double **th_ptr,
+    double **m_ptr, int64 *counts, int32 *all_out, double *error, double *delta,
+    double *below,
+) noexcept:
+    _free_layers(layers, n_layers)
+    free(w_ptr)
+    free(th_ptr)
+    free(m_ptr)
+    free(counts)
+    free(all_out)
+    free(error)
+    free(delta)
+    free(below)

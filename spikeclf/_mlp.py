@@ -1,0 +1,527 @@
+"""SpikingMLPClassifier: a fully connected spiking network trained by spike-based backprop."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+
+from ._network import Network
+from .events import check_events
+
+__all__ = ["SpikingMLPClassifier"]
+
+# Samples per kernel call: the granularity of progress bars and interruptions.
+_BLOCK = 2000
+
+
+class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Deep spiking network of LIF neurons trained on event streams by backpropagation.
+
+    The method of Lee, Delbruck and Pfeiffer (2016): event-driven leaky
+    integrate-and-fire neurons with a dynamic-weight refractory period and
+    winner-take-all lateral inhibition, trained with batch size 1 by
+    backpropagating through the low-pass filtered spike activities, with
+    error normalization, exponential weight regularization and threshold
+    regularization. Defaults are the paper's Table 1 values for PI-MNIST.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(800,)
+        Neurons per hidden layer.
+    lateral_inhibition : tuple of float, default=None
+        Winner-take-all strength kappa in [-1, 0] per layer, hidden layers then
+        the output layer; 0 means no lateral inhibition. None means the paper's
+        choice: -0.4 in the first hidden layer, none in the others, -1.0 in the
+        output layer.
+    tau : float, default=20e-3
+        Membrane time constant in seconds (200e-3 for N-MNIST).
+    refractory : float, default=1e-3
+        Refractory period in seconds.
+    alpha : float or tuple of float, default=(3.0, 1.5)
+        Initial threshold of each layer in units of sqrt(3 / fan-in) (Eq. 10):
+        one value for all layers, or one per layer; a tuple shorter than the
+        number of layers is padded with its last value for the output layer
+        and its first for the hidden layers.
+    solver : {"sgd", "adam"}, default="sgd"
+        Optimizer, batch size 1.
+    learning_rate : float, default=0.002
+        Weight learning rate eta_w of Eq. 13.
+    threshold_learning_rate : float, default=None
+        Threshold learning rate eta_th; None means 0.1 * learning_rate.
+    weight_reg : float, default=0.002
+        Exponential weight regularization lambda of Eq. 14, hidden layers only.
+    weight_reg_beta : float, default=10.0
+        beta of Eq. 14.
+    threshold_reg : float, default=0.05
+        Threshold regularization of the hidden layers: each spike raises the
+        threshold of the neuron that fired by this fraction of the initial
+        threshold, and lowers all N thresholds of the layer by 1/N of it (the
+        paper's rho N; rho itself then scales with 1/N as SPEC section 4 asks).
+    threshold_min : float, default=0.2
+        Lower bound of the thresholds, as a fraction of their initial value;
+        below it, a neuron's weights rise instead (paper 2.3.2).
+    sigma : float, default=0.5
+        Expected efficacy of lateral inhibition in the transfer function (Eq. 6).
+    max_iter : int, default=30
+        Training epochs for ``fit``.
+    decay_epochs : float, default=35.0
+        Learning rates and threshold regularization decay by exp(-1/decay_epochs)
+        per epoch; None for no decay.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    validation_fraction : float, default=0.0
+        Fraction of the training samples held out (stratified) and scored after
+        every epoch into ``validation_scores_``.
+    early_stopping : bool, default=False
+        Stop when the validation score has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and keep the best parameters. Holds out 10 %
+        when ``validation_fraction`` is 0.
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    sensor_size : tuple of int, default=None
+        ``(width, height, polarities)`` of the events; None infers it at fit.
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current parameters.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization, the shuffling and the validation split.
+    n_jobs : int, default=None
+        Threads for prediction (training is sequential, batch size 1).
+    verbose : int, default=0
+        1 prints a line per epoch, 2 adds a progress bar within epochs.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[l]`` of shape (n_in, n_out).
+    thresholds_ : list of ndarray
+        Thresholds of every layer.
+    sensor_size_ : tuple of int
+    n_features_in_ : int
+        Input channels, ``width * height * polarities``.
+    n_iter_ : int
+        Epochs trained.
+    t_ : int
+        Training samples seen.
+    loss_curve_ : list of float
+        Mean loss (Eq. 16, without the regularization term) per epoch.
+    train_scores_ : list of float
+        Training accuracy per epoch, from the training presentations.
+    validation_scores_ : list of float
+        Validation accuracy per epoch (empty without validation).
+    epoch_stats_ : list of dict
+        Per epoch: output spikes and synaptic operations per sample, seconds.
+    synops_per_sample_ : float
+        Mean synaptic operations per sample of the last prediction.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import train_test_split
+    >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+    >>> X, y = load_digits_events(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = SpikingMLPClassifier(hidden_layer_sizes=(100,), max_iter=3, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.5
+    True
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [tuple, list],
+        "lateral_inhibition": [tuple, list, None],
+        "tau": [Interval(Real, 0, None, closed="neither")],
+        "refractory": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="neither"), tuple, list],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "threshold_learning_rate": [Interval(Real, 0, None, closed="left"), None],
+        "weight_reg": [Interval(Real, 0, None, closed="left")],
+        "weight_reg_beta": [Interval(Real, 0, None, closed="neither")],
+        "threshold_reg": [Interval(Real, 0, None, closed="left")],
+        "threshold_min": [Interval(Real, 0, 1, closed="both")],
+        "sigma": [Interval(Real, 0, 1, closed="both")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "decay_epochs": [Interval(Real, 0, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "sensor_size": [tuple, list, None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(800,),
+        lateral_inhibition=None,
+        tau=20e-3,
+        refractory=1e-3,
+        alpha=(3.0, 1.5),
+        solver="sgd",
+        learning_rate=0.002,
+        threshold_learning_rate=None,
+        weight_reg=0.002,
+        weight_reg_beta=10.0,
+        threshold_reg=0.05,
+        threshold_min=0.2,
+        sigma=0.5,
+        max_iter=30,
+        decay_epochs=35.0,
+        shuffle=True,
+        validation_fraction=0.0,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
+        sensor_size=None,
+        warm_start=False,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.lateral_inhibition = lateral_inhibition
+        self.tau = tau
+        self.refractory = refractory
+        self.alpha = alpha
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.threshold_learning_rate = threshold_learning_rate
+        self.weight_reg = weight_reg
+        self.weight_reg_beta = weight_reg_beta
+        self.threshold_reg = threshold_reg
+        self.threshold_min = threshold_min
+        self.sigma = sigma
+        self.max_iter = max_iter
+        self.decay_epochs = decay_epochs
+        self.shuffle = shuffle
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.sensor_size = sensor_size
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train for ``max_iter`` epochs (from scratch unless ``warm_start``).
+
+        Parameters
+        ----------
+        X : list of event streams
+            Structured arrays with fields x, y, t (microseconds), p; see
+            :func:`spikeclf.check_events`. Each stream is one presentation;
+            activities are read at its last event.
+        y : array-like of shape (n_samples,)
+            Labels, of any type.
+
+        Returns
+        -------
+        self : SpikingMLPClassifier
+        """
+        fresh = not (self.warm_start and hasattr(self, "network_"))
+        packed, y = self._validate_training_data(X, y, reset=fresh)
+        if fresh:
+            self._initialize(packed, np.unique(y))
+        targets = self._encode(y)
+        validation = self._split_validation(packed, targets)
+        best = (-np.inf, None, 0)
+        for _ in range(self.max_iter):
+            self._train_one_epoch(validation[0], validation[1])
+            if validation[2] is not None:
+                score = self.validation_scores_[-1]
+                if score > best[0] + self.tol:
+                    best = (score, self._snapshot(), 0)
+                else:
+                    best = (best[0], best[1], best[2] + 1)
+                if self.early_stopping and best[2] >= self.n_iter_no_change:
+                    break
+        if self.early_stopping and best[1] is not None:
+            self._restore(best[1])
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on ``X``, continuing from the current parameters.
+
+        Parameters
+        ----------
+        X : list of event streams
+        y : array-like of shape (n_samples,)
+        classes : array-like, default=None
+            All labels; required on the first call unless ``y`` holds them all.
+
+        Returns
+        -------
+        self : SpikingMLPClassifier
+        """
+        first = not hasattr(self, "network_")
+        packed, y = self._validate_training_data(X, y, reset=first)
+        if first:
+            self._initialize(packed, np.unique(y) if classes is None else np.unique(classes))
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={list(np.unique(classes))} differs from the classes of the "
+                f"first call {list(self.classes_)}"
+            )
+        self._train_one_epoch((packed, self._encode(y)), None)
+        return self
+
+    # -------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Class probabilities: output spike counts normalized to sum 1.
+
+        A sample without any output spike falls back to a softmax of the
+        output membrane potentials relative to their thresholds.
+
+        Parameters
+        ----------
+        X : list of event streams
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        result = self._simulate(X)
+        counts = result.counts.astype(np.float64)
+        totals = counts.sum(axis=1, keepdims=True)
+        proba = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        silent = totals[:, 0] == 0
+        if silent.any():
+            z = result.v[silent] / self.network_.thresholds[-1]
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            proba[silent] = z / z.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Most active output neuron's class (ties: the first).
+
+        Parameters
+        ----------
+        X : list of event streams
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def synaptic_operations(self, X):
+        """Synaptic operations per sample and layer, and lateral-inhibition updates.
+
+        Parameters
+        ----------
+        X : list of event streams
+
+        Returns
+        -------
+        synops : ndarray of int64, shape (n_samples, n_layers)
+        inhibitions : ndarray of int64, shape (n_samples, n_layers)
+        """
+        result = self._simulate(X)
+        return result.synops, result.inhibitions
+
+    @property
+    def coefs_(self):
+        check_is_fitted(self)
+        return self.network_.weights
+
+    @property
+    def thresholds_(self):
+        check_is_fitted(self)
+        return self.network_.thresholds
+
+    # -------------------------------------------------------------- helpers
+    def _simulate(self, X):
+        check_is_fitted(self)
+        packed = check_events(X, self.sensor_size_)
+        result = self.network_.simulate(packed, n_jobs=self.n_jobs)
+        self.synops_per_sample_ = float(result.synops.sum(axis=1).mean())
+        return result
+
+    def _validate_training_data(self, X, y, reset):
+        sensor = self.sensor_size if reset else self.sensor_size_
+        packed = check_events(X, sensor)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(np.empty(packed.n_samples), y)
+        check_classification_targets(y)
+        if not reset and packed.sensor_size != self.sensor_size_:
+            raise ValueError(
+                f"events on a {packed.sensor_size} sensor, but the model was fitted on "
+                f"{self.sensor_size_}"
+            )
+        return packed, y
+
+    def _initialize(self, packed, classes):
+        if len(classes) < 2:
+            raise ValueError(
+                f"need samples of at least 2 classes to train, got {len(classes)} class"
+            )
+        self.classes_ = classes
+        self.sensor_size_ = packed.sensor_size
+        self.n_features_in_ = packed.n_channels
+        hidden = [int(h) for h in self.hidden_layer_sizes]
+        if any(h < 1 for h in hidden):
+            raise ValueError(f"hidden_layer_sizes must be positive, got {hidden}")
+        sizes = [packed.n_channels, *hidden, len(classes)]
+        n_layers = len(sizes) - 1
+        self._rng = check_random_state(self.random_state)
+        self.network_ = Network.initialize(
+            sizes, self._per_layer(self.alpha, n_layers, "alpha"),
+            self._kappa(n_layers), self.tau, self.refractory, self.threshold_min,
+            self._rng,
+        )  # fmt: skip
+        self._initial_thresholds = [th[0] for th in self.network_.thresholds]
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.train_scores_ = []
+        self.validation_scores_ = []
+        self.epoch_stats_ = []
+
+    def _kappa(self, n_layers):
+        if self.lateral_inhibition is None:
+            kappa = [0.0] * n_layers
+            kappa[-1] = -1.0
+            if n_layers > 1:
+                kappa[0] = -0.4
+            return kappa
+        kappa = [float(k) for k in self.lateral_inhibition]
+        if len(kappa) != n_layers:
+            raise ValueError(
+                f"lateral_inhibition needs one value per layer ({n_layers}: hidden "
+                f"layers then output), got {len(kappa)}"
+            )
+        if not all(-1.0 <= k <= 0.0 for k in kappa):
+            raise ValueError(f"lateral_inhibition values must be in [-1, 0], got {kappa}")
+        return kappa
+
+    @staticmethod
+    def _per_layer(value, n_layers, name):
+        if np.ndim(value) == 0:
+            return [float(value)] * n_layers
+        values = [float(v) for v in value]
+        if not values or any(v <= 0 for v in values):
+            raise ValueError(f"{name} must be positive, got {value!r}")
+        if len(values) < n_layers:
+            values = [values[0]] * (n_layers - 1) + [values[-1]]
+        if len(values) != n_layers:
+            raise ValueError(f"{name} needs at most {n_layers} values, got {len(values)}")
+        return values
+
+    def _encode(self, y):
+        targets = np.searchsorted(self.classes_, y)
+        unknown = (targets >= len(self.classes_)) | (
+            self.classes_[np.minimum(targets, len(self.classes_) - 1)] != y
+        )
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels not seen at the first fit: {np.unique(y[unknown])[:5]}"
+            )
+        return targets.astype(np.int32)
+
+    def _split_validation(self, packed, targets):
+        fraction = self.validation_fraction
+        if self.early_stopping and fraction == 0:
+            fraction = 0.1
+        if fraction == 0:
+            return packed, targets, None
+        idx = np.arange(packed.n_samples)
+        stratify = targets if np.bincount(targets).min() >= 2 else None
+        train, valid = train_test_split(
+            idx, test_size=fraction, random_state=self._rng.randint(2**31), stratify=stratify
+        )
+        return packed.subset(train), targets[train], (packed.subset(valid), targets[valid])
+
+    def _train_one_epoch(self, training, validation):
+        packed, targets = training
+        start = time.perf_counter()
+        decay = np.exp(-self.n_iter_ / self.decay_epochs) if self.decay_epochs else 1.0
+        lr_w = self.learning_rate * decay
+        lr_th = (
+            0.1 * self.learning_rate
+            if self.threshold_learning_rate is None
+            else self.threshold_learning_rate
+        ) * decay
+        sizes = self.network_.sizes
+        n_layers = len(sizes) - 1
+        rho = [
+            self.threshold_reg * decay * self._initial_thresholds[l] / sizes[l + 1]
+            if l < n_layers - 1
+            else 0.0
+            for l in range(n_layers)
+        ]
+        reg = [self.weight_reg if l < n_layers - 1 else 0.0 for l in range(n_layers)]
+        t_end = packed.last_times()
+        order = self._rng.permutation(packed.n_samples) if self.shuffle else np.arange(
+            packed.n_samples
+        )
+        blocks = range(0, len(order), _BLOCK)
+        if self.verbose >= 2:
+            from tqdm.auto import tqdm
+
+            blocks = tqdm(blocks, desc=f"epoch {self.n_iter_ + 1}", unit_scale=_BLOCK)
+        results = []
+        for b in blocks:
+            results.append(
+                self.network_.train_epoch(
+                    packed, t_end, targets, order[b : b + _BLOCK], lr_w=lr_w,
+                    lr_th=lr_th, rho=rho, reg_lambda=reg,
+                    reg_beta=self.weight_reg_beta, reg_every=100, sigma=self.sigma,
+                    adam=(0.9, 0.999, 1e-8) if self.solver == "adam" else None,
+                )
+            )  # fmt: skip
+        loss = np.concatenate([r.loss for r in results])
+        predicted = np.concatenate([r.predicted for r in results])
+        self.n_iter_ += 1
+        self.t_ += len(order)
+        self.loss_curve_.append(float(loss.mean()))
+        self.train_scores_.append(float(np.mean(predicted == targets[order])))
+        stats = {
+            "output_spikes": float(np.concatenate([r.output_spikes for r in results]).mean()),
+            "synops": float(np.concatenate([r.synops for r in results]).mean()),
+            "seconds": time.perf_counter() - start,
+        }
+        if validation is not None:
+            self.validation_scores_.append(
+                float(np.mean(self.predict(validation[0]) == self.classes_[validation[1]]))
+            )
+        self.epoch_stats_.append(stats)
+        if self.verbose:
+            valid = (
+                f", validation {self.validation_scores_[-1]:.4f}" if validation is not None else ""
+            )
+            print(
+                f"epoch {self.n_iter_}: loss {self.loss_curve_[-1]:.4f}, train "
+                f"{self.train_scores_[-1]:.4f}{valid}, {stats['output_spikes']:.1f} output "
+                f"spikes and {stats['synops']:.3g} synaptic operations per sample, "
+                f"{stats['seconds']:.1f} s",
+                flush=True,
+            )
+
+    def _snapshot(self):
+        return [p.copy() for p in self.network_.weights + self.network_.thresholds]
+
+    def _restore(self, snapshot):
+        n = len(self.network_.weights)
+        self.network_.weights = snapshot[:n]
+        self.network_.thresholds = snapshot[n:]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,116 @@
+"""The parameters of a fully connected spiking network and their training state.
+
+A thin holder between the estimators and the kernels: it initializes the
+parameters (Eq. 10), keeps what training needs between epochs (threshold lower
+bounds, Adam moments, step counters) and hands the arrays to
+``spikeclf._backward.train_epoch`` and ``spikeclf.simulator.simulate``.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._backward import train_epoch
+from .simulator import simulate
+
+_STATUS = {
+    -1: MemoryError("not enough memory for the training state"),
+}
+
+
+class TrainingDiverged(FloatingPointError):
+    """A threshold became NaN or infinite during training."""
+
+
+@dataclass
+class EpochResult:
+    """Per-sample figures of one training epoch, in the order visited."""
+
+    loss: np.ndarray
+    predicted: np.ndarray
+    output_spikes: np.ndarray
+    synops: np.ndarray
+
+
+@dataclass
+class Network:
+    """Weights, thresholds and training state of a fully connected spiking network.
+
+    ``weights[l]`` has shape (n_in, n_out); ``kappa`` is the lateral inhibition
+    per layer; ``tau`` and ``refractory`` are in seconds.
+    """
+
+    weights: list
+    thresholds: list
+    th_min: list
+    kappa: np.ndarray
+    tau: float
+    refractory: float
+    moments: list = field(default_factory=list)
+    counters: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
+
+    @classmethod
+    def initialize(cls, sizes, alpha, kappa, tau, refractory, threshold_min, rng):
+        """Eq. 10: w ~ U[-sqrt(3/M), sqrt(3/M)], V_th = alpha sqrt(3/M)."""
+        weights, thresholds, th_min = [], [], []
+        for (m, n), a in zip(zip(sizes[:-1], sizes[1:], strict=False), alpha, strict=True):
+            bound = np.sqrt(3.0 / m)
+            weights.append(rng.uniform(-bound, bound, size=(m, n)))
+            thresholds.append(np.full(n, a * bound))
+            th_min.append(np.full(n, threshold_min * a * bound))
+        return cls(weights, thresholds, th_min, np.asarray(kappa, float), tau, refractory)
+
+    @property
+    def sizes(self):
+        return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
+
+    def train_epoch(
+        self, packed, t_end_us, targets, order, *, lr_w, lr_th, rho, reg_lambda,
+        reg_beta, reg_every, sigma, adam,
+    ):  # fmt: skip
+        """One pass over ``order`` (batch size 1); parameters change in place."""
+        if adam is not None and not self.moments:
+            self.moments = [
+                np.zeros_like(p)
+                for w, th in zip(self.weights, self.thresholds, strict=True)
+                for p in (w, w, th, th)
+            ]
+        n = packed.n_samples
+        result = EpochResult(
+            np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64)
+        )
+        layers = len(self.weights)
+        beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
+        status = train_epoch(
+            packed.channel, packed.t, packed.indptr, t_end_us,
+            np.ascontiguousarray(targets, dtype=np.int32),
+            np.ascontiguousarray(order, dtype=np.int64),
+            np.array(self.sizes, dtype=np.int64),
+            self.weights, self.thresholds, [np.zeros(w.shape[1]) for w in self.weights],
+            self.th_min, self.moments if adam is not None else [],
+            np.full(layers, self.tau * 1e6), np.full(layers, self.refractory * 1e6),
+            self.kappa, np.asarray(rho, float), np.asarray(reg_lambda, float),
+            reg_beta, reg_every, sigma, lr_w, lr_th, adam is not None, beta1, beta2, eps,
+            self.counters, result.loss, result.predicted, result.output_spikes,
+            result.synops,
+        )  # fmt: skip
+        if status == -2:
+            raise TrainingDiverged(
+                "training diverged: a threshold became NaN or infinite; lower the "
+                "learning rate"
+            )
+        if status != 0:
+            raise _STATUS[status]
+        idx = np.asarray(order)
+        return EpochResult(
+            result.loss[idx], result.predicted[idx], result.output_spikes[idx],
+            result.synops[idx],
+        )  # fmt: skip
+
+    def simulate(self, packed, *, t_end=None, n_jobs=None, record_spikes=False):
+        """Inference: output counts and potentials of every sample."""
+        return simulate(
+            packed, self.weights, self.thresholds, tau=self.tau,
+            refractory=self.refractory, lateral_inhibition=self.kappa, t_end=t_end,
+            n_jobs=n_jobs, record_spikes=record_spikes,
+        )  # fmt: skip
