@@ -121,18 +121,22 @@ cdef void _error_below(
         error[j] = scale * acc
 
 
-cdef void _update(
+cdef bint _update(
     Layer *L, const int32 *active, Py_ssize_t n_active, const double *delta,
     double sigma, double *m_w, double *v_w, double *m_th, double *v_th,
     const Optimizer *opt,
 ) noexcept nogil:
-    """Eq. 13 on the active synapses of the active neurons, and their thresholds."""
+    """Eq. 13 on the active synapses of the active neurons, and their thresholds.
+
+    Returns whether every updated parameter is finite (False: training diverged).
+    """
     cdef Py_ssize_t j, s, i, k
     cdef double n_in = L.n_in, n_out = L.n_out, m = L.n_active_in
     cdef double scale_w = sqrt(n_out / m), scale_th = sqrt(n_out / (m * n_in))
     cdef double a_total = 0.0, a_hat, grad, xk
     cdef double *w = <double *> L.w
     cdef Py_ssize_t p
+    cdef bint finite = True
     for j in range(L.n_active_in):
         k = L.active_in[j]
         xk = L.x[k]
@@ -142,6 +146,7 @@ cdef void _update(
             grad = scale_w * delta[s] * xk
             _step(&w[p], &m_w[p] if opt.adam else NULL, &v_w[p] if opt.adam else NULL,
                   grad, opt.lr_w, opt)
+            finite = finite and isfinite(w[p])
     for s in range(n_active):
         a_total += L.a[active[s]]
     for s in range(n_active):
@@ -157,6 +162,8 @@ cdef void _update(
             L.offset[i] += L.th_min[i] - L.th[i]
             L.th[i] = L.th_min[i]
         L.neg_th[i] = -L.th[i]
+        finite = finite and isfinite(L.th[i]) and isfinite(L.offset[i])
+    return finite
 
 
 cdef void _regularize_weights(Layer *L, double step, double beta, double *norm) noexcept nogil:
@@ -345,11 +352,12 @@ def train_epoch(
                 _deltas(L, active, n_active, sigma, error, delta)
                 if l > 0:
                     _error_below(L, active, n_active, delta, below)
-                _update(
+                if not _update(
                     L, active, n_active, delta, sigma,
                     m_ptr[4 * l], m_ptr[4 * l + 1], m_ptr[4 * l + 2], m_ptr[4 * l + 3],
                     &opt,
-                )
+                ):
+                    status = -2
                 if l > 0:
                     for i in range(L.n_active_in):
                         error[i] = below[i]
@@ -359,7 +367,7 @@ def train_epoch(
                 if not _finite(&layers[l]):
                     status = -2
             if status != 0:
-                break
+                break  # the parameters of this sample are not to be trusted
 
             counters[1] += 1
             if counters[1] >= reg_every:

@@ -1,4 +1,4 @@
-"""SpikingMLPClassifier: a fully connected spiking network trained by spike-based backprop."""
+"""SpikingMLPClassifier: a fully connected spiking network trained by backprop."""
 
 import time
 from numbers import Integral, Real
@@ -9,7 +9,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from ._network import Network
 from .events import check_events
@@ -127,7 +131,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
     >>> from spikeclf import SpikingMLPClassifier, load_digits_events
     >>> X, y = load_digits_events(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-    >>> clf = SpikingMLPClassifier(hidden_layer_sizes=(100,), max_iter=3, random_state=0)
+    >>> clf = SpikingMLPClassifier((100,), max_iter=3, random_state=0)
     >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.5
     True
     """
@@ -236,21 +240,24 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         packed, y = self._validate_training_data(X, y, reset=fresh)
         if fresh:
             self._initialize(packed, np.unique(y))
-        targets = self._encode(y)
-        validation = self._split_validation(packed, targets)
-        best = (-np.inf, None, 0)
+        packed, targets, validation = self._split_validation(packed, self._encode(y))
+        best_score, best_params, stale = -np.inf, None, 0
         for _ in range(self.max_iter):
-            self._train_one_epoch(validation[0], validation[1])
-            if validation[2] is not None:
-                score = self.validation_scores_[-1]
-                if score > best[0] + self.tol:
-                    best = (score, self._snapshot(), 0)
-                else:
-                    best = (best[0], best[1], best[2] + 1)
-                if self.early_stopping and best[2] >= self.n_iter_no_change:
-                    break
-        if self.early_stopping and best[1] is not None:
-            self._restore(best[1])
+            self._train_one_epoch((packed, targets), validation)
+            if validation is None:
+                continue
+            if self.validation_scores_[-1] > best_score + self.tol:
+                best_score, best_params, stale = (
+                    self.validation_scores_[-1],
+                    self._snapshot(),
+                    0,
+                )
+            else:
+                stale += 1
+            if self.early_stopping and stale >= self.n_iter_no_change:
+                break
+        if self.early_stopping and best_params is not None:
+            self._restore(best_params)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -271,8 +278,12 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "network_")
         packed, y = self._validate_training_data(X, y, reset=first)
         if first:
-            self._initialize(packed, np.unique(y) if classes is None else np.unique(classes))
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            self._initialize(
+                packed, np.unique(y) if classes is None else np.unique(classes)
+            )
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
             raise ValueError(
                 f"classes={list(np.unique(classes))} differs from the classes of the "
                 f"first call {list(self.classes_)}"
@@ -317,7 +328,8 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def synaptic_operations(self, X):
         """Synaptic operations per sample and layer, and lateral-inhibition updates.
@@ -380,10 +392,14 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         n_layers = len(sizes) - 1
         self._rng = check_random_state(self.random_state)
         self.network_ = Network.initialize(
-            sizes, self._per_layer(self.alpha, n_layers, "alpha"),
-            self._kappa(n_layers), self.tau, self.refractory, self.threshold_min,
+            sizes,
+            self._per_layer(self.alpha, n_layers, "alpha"),
+            self._kappa(n_layers),
+            self.tau,
+            self.refractory,
+            self.threshold_min,
             self._rng,
-        )  # fmt: skip
+        )
         self._initial_thresholds = [th[0] for th in self.network_.thresholds]
         self.n_iter_ = 0
         self.t_ = 0
@@ -406,7 +422,9 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"layers then output), got {len(kappa)}"
             )
         if not all(-1.0 <= k <= 0.0 for k in kappa):
-            raise ValueError(f"lateral_inhibition values must be in [-1, 0], got {kappa}")
+            raise ValueError(
+                f"lateral_inhibition values must be in [-1, 0], got {kappa}"
+            )
         return kappa
 
     @staticmethod
@@ -419,7 +437,9 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         if len(values) < n_layers:
             values = [values[0]] * (n_layers - 1) + [values[-1]]
         if len(values) != n_layers:
-            raise ValueError(f"{name} needs at most {n_layers} values, got {len(values)}")
+            raise ValueError(
+                f"{name} needs at most {n_layers} values, got {len(values)}"
+            )
         return values
 
     def _encode(self, y):
@@ -442,9 +462,16 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         idx = np.arange(packed.n_samples)
         stratify = targets if np.bincount(targets).min() >= 2 else None
         train, valid = train_test_split(
-            idx, test_size=fraction, random_state=self._rng.randint(2**31), stratify=stratify
+            idx,
+            test_size=fraction,
+            random_state=self._rng.randint(2**31),
+            stratify=stratify,
         )
-        return packed.subset(train), targets[train], (packed.subset(valid), targets[valid])
+        return (
+            packed.subset(train),
+            targets[train],
+            (packed.subset(valid), targets[valid]),
+        )
 
     def _train_one_epoch(self, training, validation):
         packed, targets = training
@@ -458,16 +485,18 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         ) * decay
         sizes = self.network_.sizes
         n_layers = len(sizes) - 1
+        hidden = range(n_layers - 1)
+        # rho N, the rise of a firing neuron, is threshold_reg times its initial value.
         rho = [
-            self.threshold_reg * decay * self._initial_thresholds[l] / sizes[l + 1]
-            if l < n_layers - 1
-            else 0.0
-            for l in range(n_layers)
-        ]
-        reg = [self.weight_reg if l < n_layers - 1 else 0.0 for l in range(n_layers)]
+            self.threshold_reg * decay * self._initial_thresholds[i] / sizes[i + 1]
+            for i in hidden
+        ] + [0.0]
+        reg = [self.weight_reg for _ in hidden] + [0.0]
         t_end = packed.last_times()
-        order = self._rng.permutation(packed.n_samples) if self.shuffle else np.arange(
-            packed.n_samples
+        order = (
+            self._rng.permutation(packed.n_samples)
+            if self.shuffle
+            else np.arange(packed.n_samples)
         )
         blocks = range(0, len(order), _BLOCK)
         if self.verbose >= 2:
@@ -478,12 +507,20 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         for b in blocks:
             results.append(
                 self.network_.train_epoch(
-                    packed, t_end, targets, order[b : b + _BLOCK], lr_w=lr_w,
-                    lr_th=lr_th, rho=rho, reg_lambda=reg,
-                    reg_beta=self.weight_reg_beta, reg_every=100, sigma=self.sigma,
+                    packed,
+                    t_end,
+                    targets,
+                    order[b : b + _BLOCK],
+                    lr_w=lr_w,
+                    lr_th=lr_th,
+                    rho=rho,
+                    reg_lambda=reg,
+                    reg_beta=self.weight_reg_beta,
+                    reg_every=100,
+                    sigma=self.sigma,
                     adam=(0.9, 0.999, 1e-8) if self.solver == "adam" else None,
                 )
-            )  # fmt: skip
+            )
         loss = np.concatenate([r.loss for r in results])
         predicted = np.concatenate([r.predicted for r in results])
         self.n_iter_ += 1
@@ -491,22 +528,29 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         self.loss_curve_.append(float(loss.mean()))
         self.train_scores_.append(float(np.mean(predicted == targets[order])))
         stats = {
-            "output_spikes": float(np.concatenate([r.output_spikes for r in results]).mean()),
+            "output_spikes": float(
+                np.concatenate([r.output_spikes for r in results]).mean()
+            ),
             "synops": float(np.concatenate([r.synops for r in results]).mean()),
             "seconds": time.perf_counter() - start,
         }
         if validation is not None:
             self.validation_scores_.append(
-                float(np.mean(self.predict(validation[0]) == self.classes_[validation[1]]))
+                float(
+                    np.mean(self.predict(validation[0]) == self.classes_[validation[1]])
+                )
             )
         self.epoch_stats_.append(stats)
         if self.verbose:
             valid = (
-                f", validation {self.validation_scores_[-1]:.4f}" if validation is not None else ""
+                f", validation {self.validation_scores_[-1]:.4f}"
+                if validation is not None
+                else ""
             )
             print(
                 f"epoch {self.n_iter_}: loss {self.loss_curve_[-1]:.4f}, train "
-                f"{self.train_scores_[-1]:.4f}{valid}, {stats['output_spikes']:.1f} output "
+                f"{self.train_scores_[-1]:.4f}{valid}, {stats['output_spikes']:.1f} "
+                "output "
                 f"spikes and {stats['synops']:.3g} synaptic operations per sample, "
                 f"{stats['seconds']:.1f} s",
                 flush=True,

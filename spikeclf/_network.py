@@ -53,21 +53,37 @@ class Network:
     def initialize(cls, sizes, alpha, kappa, tau, refractory, threshold_min, rng):
         """Eq. 10: w ~ U[-sqrt(3/M), sqrt(3/M)], V_th = alpha sqrt(3/M)."""
         weights, thresholds, th_min = [], [], []
-        for (m, n), a in zip(zip(sizes[:-1], sizes[1:], strict=False), alpha, strict=True):
+        for (m, n), a in zip(
+            zip(sizes[:-1], sizes[1:], strict=False), alpha, strict=True
+        ):
             bound = np.sqrt(3.0 / m)
             weights.append(rng.uniform(-bound, bound, size=(m, n)))
             thresholds.append(np.full(n, a * bound))
             th_min.append(np.full(n, threshold_min * a * bound))
-        return cls(weights, thresholds, th_min, np.asarray(kappa, float), tau, refractory)
+        return cls(
+            weights, thresholds, th_min, np.asarray(kappa, float), tau, refractory
+        )
 
     @property
     def sizes(self):
         return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
 
     def train_epoch(
-        self, packed, t_end_us, targets, order, *, lr_w, lr_th, rho, reg_lambda,
-        reg_beta, reg_every, sigma, adam,
-    ):  # fmt: skip
+        self,
+        packed,
+        t_end_us,
+        targets,
+        order,
+        *,
+        lr_w,
+        lr_th,
+        rho,
+        reg_lambda,
+        reg_beta,
+        reg_every,
+        sigma,
+        adam,
+    ):
         """One pass over ``order`` (batch size 1); parameters change in place."""
         if adam is not None and not self.moments:
             self.moments = [
@@ -77,23 +93,46 @@ class Network:
             ]
         n = packed.n_samples
         result = EpochResult(
-            np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64)
+            np.zeros(n),
+            np.zeros(n, np.int32),
+            np.zeros(n, np.int64),
+            np.zeros(n, np.int64),
         )
         layers = len(self.weights)
         beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
         status = train_epoch(
-            packed.channel, packed.t, packed.indptr, t_end_us,
+            packed.channel,
+            packed.t,
+            packed.indptr,
+            t_end_us,
             np.ascontiguousarray(targets, dtype=np.int32),
             np.ascontiguousarray(order, dtype=np.int64),
             np.array(self.sizes, dtype=np.int64),
-            self.weights, self.thresholds, [np.zeros(w.shape[1]) for w in self.weights],
-            self.th_min, self.moments if adam is not None else [],
-            np.full(layers, self.tau * 1e6), np.full(layers, self.refractory * 1e6),
-            self.kappa, np.asarray(rho, float), np.asarray(reg_lambda, float),
-            reg_beta, reg_every, sigma, lr_w, lr_th, adam is not None, beta1, beta2, eps,
-            self.counters, result.loss, result.predicted, result.output_spikes,
+            self.weights,
+            self.thresholds,
+            [np.zeros(w.shape[1]) for w in self.weights],
+            self.th_min,
+            self.moments if adam is not None else [],
+            np.full(layers, self.tau * 1e6),
+            np.full(layers, self.refractory * 1e6),
+            self.kappa,
+            np.asarray(rho, float),
+            np.asarray(reg_lambda, float),
+            reg_beta,
+            reg_every,
+            sigma,
+            lr_w,
+            lr_th,
+            adam is not None,
+            beta1,
+            beta2,
+            eps,
+            self.counters,
+            result.loss,
+            result.predicted,
+            result.output_spikes,
             result.synops,
-        )  # fmt: skip
+        )
         if status == -2:
             raise TrainingDiverged(
                 "training diverged: a threshold became NaN or infinite; lower the "
@@ -103,14 +142,22 @@ class Network:
             raise _STATUS[status]
         idx = np.asarray(order)
         return EpochResult(
-            result.loss[idx], result.predicted[idx], result.output_spikes[idx],
+            result.loss[idx],
+            result.predicted[idx],
+            result.output_spikes[idx],
             result.synops[idx],
-        )  # fmt: skip
+        )
 
     def simulate(self, packed, *, t_end=None, n_jobs=None, record_spikes=False):
         """Inference: output counts and potentials of every sample."""
         return simulate(
-            packed, self.weights, self.thresholds, tau=self.tau,
-            refractory=self.refractory, lateral_inhibition=self.kappa, t_end=t_end,
-            n_jobs=n_jobs, record_spikes=record_spikes,
-        )  # fmt: skip
+            packed,
+            self.weights,
+            self.thresholds,
+            tau=self.tau,
+            refractory=self.refractory,
+            lateral_inhibition=self.kappa,
+            t_end=t_end,
+            n_jobs=n_jobs,
+            record_spikes=record_spikes,
+        )

@@ -279,9 +279,18 @@ def train_step_reference(
         th_min = [np.zeros(w.shape[1]) for w in W]
         rho = [0.0] * n_layers
     res = simulate_reference(
-        channels, times, W, thresholds, tau, refractory, kappa, t_end=t_end,
-        rho=rho, th_min=th_min, offsets=offsets,
-    )  # fmt: skip
+        channels,
+        times,
+        W,
+        thresholds,
+        tau,
+        refractory,
+        kappa,
+        t_end=t_end,
+        rho=rho,
+        th_min=th_min,
+        offsets=offsets,
+    )
     th = res["thresholds"]
     b = res["offsets"]
     counts = res["counts"][-1]
@@ -333,8 +342,14 @@ def train_step_reference(
             norm = np.sum(W[ly] ** 2, axis=0)
             step = lr_w * lam * reg_samples
             W[ly] *= np.exp(-step * reg_beta * np.exp(reg_beta * (norm - 1.0)))[None, :]
-    return {"weights": W, "thresholds": th, "loss": loss, "deltas": deltas,
-            "moments": moments, "counts": counts}  # fmt: skip
+    return {
+        "weights": W,
+        "thresholds": th,
+        "loss": loss,
+        "deltas": deltas,
+        "moments": moments,
+        "counts": counts,
+    }
 
 
 def _adam(param, m, v, grad, touched, lr, adam):

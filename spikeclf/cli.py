@@ -1,4 +1,4 @@
-"""The ``spikeclf`` command line: ``spikeclf --version``, ``spikeclf datasets``."""
+"""The ``spikeclf`` command line: ``train``, ``datasets``, ``--version``."""
 
 import argparse
 import importlib.metadata
@@ -40,7 +40,107 @@ def _build_parser():
         help="data folder (default: $SPIKECLF_DATA, then ~/.cache/spikeclf)",
     )
     datasets.set_defaults(run=_datasets)
+
+    train = commands.add_parser(
+        "train",
+        help="train a spiking MLP (default: the built-in digits, in under a minute)",
+        description="Train SpikingMLPClassifier on Poisson events of static images: "
+        "fresh events every epoch, long presentations for the test set.",
+    )
+    train.add_argument(
+        "--dataset",
+        default="digits",
+        choices=["digits", "mnist", "pi-mnist"],
+        help="digits is built in; mnist and pi-mnist (permuted pixels) need the MNIST "
+        "files (default: digits)",
+    )
+    train.add_argument(
+        "--data-home", help="folder holding mnist/ (see `spikeclf datasets`)"
+    )
+    train.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        help="hidden layer sizes (default: 100 for digits, 800 for MNIST)",
+    )
+    train.add_argument(
+        "--epochs",
+        type=int,
+        help="training epochs (default: 30 for digits, 20 for MNIST)",
+    )
+    train.add_argument("--solver", choices=["sgd", "adam"], default="sgd")
+    train.add_argument("--learning-rate", type=float, default=0.002)
+    train.add_argument(
+        "--train-duration",
+        type=float,
+        default=0.05,
+        help="seconds of events per training image (default 0.05)",
+    )
+    train.add_argument(
+        "--test-duration",
+        type=float,
+        default=1.0,
+        help="seconds of events per test image (default 1.0)",
+    )
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="score the test set every N epochs too",
+    )
+    train.add_argument("--output", help="save the trained model here (joblib)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--n-jobs", type=int, default=None, help="threads for testing")
+    train.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="a line per epoch (-vv: bars)",
+    )
+    train.set_defaults(run=_train)
     return parser
+
+
+def _train(args):
+    from .experiments import default_classifier, load_task, train_on_images
+
+    task = load_task(args.dataset, args.data_home)
+    if args.epochs is None:
+        args.epochs = 30 if args.dataset == "digits" else 20
+    classifier = default_classifier(
+        args.dataset,
+        args.hidden,
+        args.solver,
+        args.seed,
+        args.verbose,
+        learning_rate=args.learning_rate,
+        n_jobs=args.n_jobs,
+    )
+    print(
+        f"training {classifier.hidden_layer_sizes} hidden units on {args.dataset} "
+        f"({len(task.y_train)} training, {len(task.y_test)} test images), "
+        f"{args.epochs} epochs",
+        flush=True,
+    )
+    history = train_on_images(
+        task,
+        classifier,
+        epochs=args.epochs,
+        train_duration=args.train_duration,
+        test_duration=args.test_duration,
+        eval_every=args.eval_every,
+        random_state=args.seed,
+        save=args.output,
+        log=lambda line: print(line, flush=True),
+    )
+    final = history[-1]
+    print(
+        f"test accuracy {final['test_accuracy']:.4f}, "
+        f"{final['synops_per_sample']:.3g} synaptic operations per test sample"
+        + (f"; model saved to {args.output}" if args.output else "")
+    )
+    return 0
 
 
 def _datasets(args):

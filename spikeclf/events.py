@@ -139,11 +139,11 @@ def check_events(X, sensor_size=None, *, allow_empty_streams=True):
 
     Parameters
     ----------
-    X : list, tuple or 1-D object array of structured arrays
+    X : list, tuple or 1-D object array of structured arrays, or PackedEvents
         One stream per sample, with integer, boolean or float fields ``x``,
         ``y``, ``t`` (microseconds) and ``p``; other fields are ignored. Float
         fields must hold finite whole numbers, except ``t`` which may be
-        fractional.
+        fractional. Packed events are returned as they are.
     sensor_size : tuple of int (width, height, polarities), default=None
         Size of the sensor. When None it is inferred as one more than the
         largest coordinate and polarity seen.
@@ -172,6 +172,12 @@ def check_events(X, sensor_size=None, *, allow_empty_streams=True):
     >>> packed.channel.tolist(), packed.indptr.tolist()
     ([0, 1, 5], [0, 2, 3])
     """
+    if isinstance(X, PackedEvents):  # validated already
+        if sensor_size is not None and check_sensor_size(sensor_size) != X.sensor_size:
+            raise ValueError(
+                f"events on a {X.sensor_size} sensor, expected {tuple(sensor_size)}"
+            )
+        return X
     streams = _as_stream_list(X)
     indptr = np.zeros(len(streams) + 1, dtype=np.int64)
     np.cumsum([len(s) for s in streams], out=indptr[1:])

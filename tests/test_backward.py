@@ -1,0 +1,231 @@
+"""The training kernel against the dense NumPy reference; derivatives of Eq. 6-8."""
+
+import numpy as np
+import pytest
+
+from spikeclf._backward import train_epoch
+from spikeclf._reference import train_step_reference
+from spikeclf.events import check_events
+
+TAU, T_REF, T_END = 20_000.0, 1_000.0, 40_000.0
+
+
+def transfer(s, th, kappa, sigma):
+    """Eq. 6 solved exactly: A a = s / th with A the matrix of Eq. 8."""
+    n = len(s)
+    A = (1 + sigma * kappa) * np.eye(n) - sigma * kappa * np.ones((n, n))
+    return np.linalg.solve(A, s / th)
+
+
+def sherman_morrison(e, kappa, sigma):
+    """The closed form the kernel uses (SPEC section 3)."""
+    c, d = 1 + sigma * kappa, sigma * kappa
+    return (e + d * e.sum() / (c - d * len(e))) / c
+
+
+@pytest.mark.parametrize("kappa", [0.0, -0.4, -1.0])
+@pytest.mark.parametrize("n", [1, 2, 7, 30])
+def test_closed_form_inverse_equals_a_direct_solve_of_eq8(kappa, n):
+    rng = np.random.default_rng(n)
+    e, sigma = rng.normal(size=n), 0.5
+    A = (1 + sigma * kappa) * np.eye(n) - sigma * kappa * np.ones((n, n))
+    np.testing.assert_allclose(sherman_morrison(e, kappa, sigma), np.linalg.solve(A, e))
+
+
+@pytest.mark.parametrize("kappa", [0.0, -0.4, -1.0])
+def test_derivatives_match_finite_differences_of_the_transfer_function(kappa):
+    rng = np.random.default_rng(0)
+    n, m, sigma, h = 6, 9, 0.5, 1e-6
+    W, x = rng.normal(size=(m, n)), rng.uniform(0, 2, m)
+    th, y = rng.uniform(0.5, 2, n), np.eye(n)[2]
+
+    def loss(W=W, x=x, th=th):
+        a = transfer(W.T @ x, th, kappa, sigma)
+        return 0.5 * np.sum((a - y) ** 2)
+
+    a = transfer(W.T @ x, th, kappa, sigma)
+    delta = sherman_morrison(a - y, kappa, sigma) / th  # dL/ds = D A^-1 dL/da
+    a_hat = a - sigma * kappa * (a.sum() - a)  # equals s / th (Eq. 6)
+    np.testing.assert_allclose(a_hat, W.T @ x / th)
+
+    def numeric(f, p):
+        grad = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            up, down = p.copy(), p.copy()
+            up[i] += h
+            down[i] -= h
+            grad[i] = (f(up) - f(down)) / (2 * h)
+        return grad
+
+    np.testing.assert_allclose(
+        np.outer(x, delta), numeric(lambda p: loss(W=p), W), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        -delta * a_hat, numeric(lambda p: loss(th=p), th), rtol=1e-5
+    )
+    np.testing.assert_allclose(W @ delta, numeric(lambda p: loss(x=p), x), rtol=1e-5)
+
+
+def _stream(rng, n_channels, n_events):
+    ev = np.zeros(n_events, dtype=[("x", "i8"), ("y", "i8"), ("t", "f8"), ("p", "i8")])
+    ev["x"] = rng.integers(0, n_channels, n_events)
+    ev["t"] = np.sort(rng.integers(0, int(T_END), n_events))
+    return ev
+
+
+def _moments(weights):
+    return [
+        [np.zeros_like(w), np.zeros_like(w), np.zeros(w.shape[1]), np.zeros(w.shape[1])]
+        for w in weights
+    ]
+
+
+def _kernel_step(
+    packed, target, weights, thresholds, kappa, rho, th_min, adam, reg, every
+):
+    W, th = [w.copy() for w in weights], [t.copy() for t in thresholds]
+    moments = [p for layer in _moments(W) for p in layer] if adam else []
+    sizes = np.array([W[0].shape[0]] + [w.shape[1] for w in W], np.int64)
+    n = len(W)
+    out = (
+        np.zeros(1),
+        np.zeros(1, np.int32),
+        np.zeros(1, np.int64),
+        np.zeros(1, np.int64),
+    )
+    status = train_epoch(
+        packed.channel,
+        packed.t,
+        packed.indptr,
+        np.array([T_END]),
+        np.array([target], np.int32),
+        np.array([0], np.int64),
+        sizes,
+        W,
+        th,
+        [np.zeros(w.shape[1]) for w in W],
+        th_min,
+        moments,
+        np.full(n, TAU),
+        np.full(n, T_REF),
+        np.asarray(kappa, float),
+        np.asarray(rho, float),
+        np.asarray(reg, float),
+        10.0,
+        every,
+        0.5,
+        0.01,
+        0.001,
+        adam,
+        0.9,
+        0.999,
+        1e-8,
+        np.zeros(2, np.int64),
+        *out,
+    )
+    assert status == 0
+    return W, th, out[0][0], out[1][0]
+
+
+@pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
+@pytest.mark.parametrize("rho", [0.0, 0.01], ids=["no-rho", "rho"])
+@pytest.mark.parametrize(
+    "sizes, kappa",
+    [([12, 4], [-1.0]), ([12, 9, 4], [-0.4, -1.0]), ([12, 9, 7, 4], [-0.4, 0.0, -1.0])],
+    ids=["0-hidden", "1-hidden", "2-hidden"],
+)
+@pytest.mark.parametrize("seed", range(3))
+def test_one_training_step_matches_the_reference(seed, sizes, kappa, rho, adam):
+    rng = np.random.default_rng(seed)
+    W = [
+        rng.uniform(-0.3, 0.8, (m, n))
+        for m, n in zip(sizes[:-1], sizes[1:], strict=False)
+    ]
+    th = [rng.uniform(0.5, 1.5, n) for n in sizes[1:]]
+    th_min = [t * 0.9 for t in th]
+    rhos = [rho] * (len(W) - 1) + [0.0]
+    reg = [0.02] * (len(W) - 1) + [0.0]
+    packed = check_events([_stream(rng, sizes[0], 150)], (sizes[0], 1, 1))
+    target = int(rng.integers(0, sizes[-1]))
+    W_k, th_k, loss, _ = _kernel_step(
+        packed, target, W, th, kappa, rhos, th_min, adam, reg, 1
+    )
+    ref = train_step_reference(
+        packed.channel,
+        packed.t,
+        target,
+        W,
+        th,
+        tau=[TAU] * len(W),
+        refractory=[T_REF] * len(W),
+        kappa=kappa,
+        t_end=T_END,
+        lr_w=0.01,
+        lr_th=0.001,
+        rho=rhos,
+        th_min=th_min,
+        offsets=[np.zeros(t.shape) for t in th],
+        adam=dict(step=1, beta1=0.9, beta2=0.999, eps=1e-8, moments=_moments(W))
+        if adam
+        else None,
+        reg_lambda=reg,
+        reg_samples=1,
+    )
+    assert loss == pytest.approx(ref["loss"])
+    # Adam divides by sqrt(v) + eps: a gradient that is zero but for rounding (the
+    # closed form against a solve) moves by up to lr * rounding / eps.
+    atol = 1e-8 if adam else 1e-12
+    moved = 0.0
+    for layer in range(len(W)):
+        np.testing.assert_allclose(
+            W_k[layer], ref["weights"][layer], rtol=1e-9, atol=atol
+        )
+        np.testing.assert_allclose(
+            th_k[layer], ref["thresholds"][layer], rtol=1e-9, atol=atol
+        )
+        moved += np.abs(W_k[layer] - W[layer]).max()
+    assert moved > 0  # the step did something
+
+
+def test_diverging_training_is_reported():
+    rng = np.random.default_rng(0)
+    W = [rng.uniform(-0.3, 0.8, (12, 4))]
+    th = [np.full(4, 0.5)]
+    packed = check_events([_stream(rng, 12, 150)], (12, 1, 1))
+    out = (
+        np.zeros(1),
+        np.zeros(1, np.int32),
+        np.zeros(1, np.int64),
+        np.zeros(1, np.int64),
+    )
+    status = train_epoch(
+        packed.channel,
+        packed.t,
+        packed.indptr,
+        np.array([T_END]),
+        np.array([1], np.int32),
+        np.array([0], np.int64),
+        np.array([12, 4], np.int64),
+        W,
+        th,
+        [np.zeros(4)],
+        [np.full(4, -np.inf)],
+        [],
+        np.full(1, TAU),
+        np.full(1, T_REF),
+        np.array([-1.0]),
+        np.zeros(1),
+        np.zeros(1),
+        10.0,
+        100,
+        0.5,
+        1e308,
+        1e308,
+        False,
+        0.9,
+        0.999,
+        1e-8,
+        np.zeros(2, np.int64),
+        *out,
+    )
+    assert status == -2

@@ -1,0 +1,247 @@
+"""SpikingMLPClassifier: behaviour, sklearn integration, accuracy on the digits."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks
+
+from spikeclf import (
+    PoissonEncoder,
+    SpikingMLPClassifier,
+    load_digits_events,
+    make_events,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_digits()
+    return train_test_split(
+        data.images, data.target, test_size=0.25, random_state=0, stratify=data.target
+    )
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A quick problem: 300 digits as 50 ms event streams, 4 classes."""
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    keep = np.flatnonzero(y < 4)[:300]
+    return [X[i] for i in keep], y[keep]
+
+
+def quick(**params):
+    params = {"hidden_layer_sizes": (40,), "max_iter": 3, "random_state": 0, **params}
+    return SpikingMLPClassifier(**params)
+
+
+def test_digits_accuracy_floor(digits):
+    """The paper's protocol on the built-in digits: fresh 50 ms events every epoch,
+    1 s test presentations. At least 93 % test accuracy."""
+    X_train, X_test, y_train, y_test = digits
+    clf = SpikingMLPClassifier(hidden_layer_sizes=(100,), random_state=0)
+    encoder = PoissonEncoder(duration=0.05, random_state=np.random.RandomState(0)).fit(
+        X_train
+    )
+    for _ in range(30):
+        clf.partial_fit(encoder.transform(X_train), y_train, classes=np.arange(10))
+    X_test_events = PoissonEncoder(duration=1.0, random_state=1).fit_transform(X_test)
+    assert clf.score(X_test_events, y_test) >= 0.93
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert 0 < clf.synops_per_sample_
+
+
+def test_fit_returns_self_and_fitted_attributes(small):
+    X, y = small
+    clf = quick()
+    assert clf.fit(X, y) is clf
+    assert list(clf.classes_) == [0, 1, 2, 3]
+    assert clf.n_features_in_ == 64 and clf.sensor_size_ == (8, 8, 1)
+    assert [w.shape for w in clf.coefs_] == [(64, 40), (40, 4)]
+    assert [t.shape for t in clf.thresholds_] == [(40,), (4,)]
+    assert clf.n_iter_ == 3 and clf.t_ == 900 and len(clf.loss_curve_) == 3
+    assert len(clf.train_scores_) == 3 and len(clf.epoch_stats_) == 3
+
+
+def test_not_fitted_error(small):
+    with pytest.raises(NotFittedError):
+        quick().predict(small[0])
+
+
+def test_same_seed_same_model_and_clone(small):
+    X, y = small
+    a, b = quick().fit(X, y), clone(quick()).fit(X, y)
+    for wa, wb in zip(a.coefs_ + a.thresholds_, b.coefs_ + b.thresholds_, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    c = quick(random_state=1).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_pickle_round_trip_and_thread_count_give_identical_predictions(small):
+    X, y = small
+    clf = quick().fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
+    two = clone(clf).set_params(n_jobs=2)
+    two.network_, two.classes_, two.sensor_size_ = (
+        clf.network_,
+        clf.classes_,
+        clf.sensor_size_,
+    )
+    np.testing.assert_array_equal(clf.predict_proba(X), two.predict_proba(X))
+
+
+def test_string_labels(small):
+    X, y = small
+    # Sorted like 0 < 1 < 2 < 3, so each name gets the output neuron of its digit.
+    words = np.array(["a-zero", "b-one", "c-two", "d-three"])
+    clf = quick().fit(X, words[y])
+    assert list(clf.classes_) == list(words)
+    np.testing.assert_array_equal(words[quick().fit(X, y).predict(X)], clf.predict(X))
+
+
+def test_prediction_does_not_depend_on_order_or_container(small):
+    X, y = small
+    clf = quick().fit(X, y)
+    expected = clf.predict(X)
+    perm = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_array_equal(clf.predict([X[i] for i in perm]), expected[perm])
+    as_object = np.empty(len(X), dtype=object)
+    as_object[:] = X
+    np.testing.assert_array_equal(clf.predict(tuple(X)), expected)
+    np.testing.assert_array_equal(clf.predict(as_object), expected)
+
+
+def test_predict_proba_is_a_distribution_even_without_output_spikes(small):
+    X, y = small
+    clf = quick().fit(X, y)
+    empty = make_events([], [], [])
+    proba = clf.predict_proba([X[0], empty, X[1][:2]])
+    assert proba.shape == (3, 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all(np.isfinite(proba))
+
+
+def test_read_only_input(small):
+    X, y = small
+    for s in X:
+        s.flags.writeable = False
+    try:
+        assert quick(max_iter=1).fit(X, y).predict(X).shape == (len(X),)
+    finally:
+        for s in X:
+            s.flags.writeable = True
+
+
+def test_partial_fit_warm_start_and_loss_going_down(small):
+    X, y = small
+    clf = quick(max_iter=1)
+    for _ in range(4):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    assert clf.n_iter_ == 4 and clf.loss_curve_[-1] < clf.loss_curve_[0]
+    warm = quick(max_iter=2, warm_start=True).fit(X, y)
+    first = warm.coefs_[0].copy()
+    warm.fit(X, y)
+    assert warm.n_iter_ == 4 and not np.array_equal(first, warm.coefs_[0])
+    cold = quick(max_iter=2).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_iter_ == 2
+
+
+def test_validation_scores_and_early_stopping(small):
+    X, y = small
+    clf = quick(max_iter=4, validation_fraction=0.2).fit(X, y)
+    assert len(clf.validation_scores_) == 4 and clf.t_ == 4 * 240
+    stopped = quick(max_iter=50, early_stopping=True, n_iter_no_change=2, tol=0.5).fit(
+        X, y
+    )
+    assert stopped.n_iter_ == 3  # no epoch improves by 0.5: stops after 1 + 2
+
+
+def test_adam_and_deeper_networks_learn(small):
+    X, y = small
+    for params in (
+        {"solver": "adam", "learning_rate": 0.001},
+        {"hidden_layer_sizes": (40, 30)},
+    ):
+        clf = quick(max_iter=6, **params).fit(X, y)
+        assert clf.score(X, y) > 0.5, params
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
+        (lambda X, y: (X, np.zeros(len(y))), "at least 2 classes"),
+        (lambda X, y: ([], []), "empty"),
+        (lambda X, y: (np.zeros((len(y), 64)), y), "numeric array"),
+    ],
+)
+def test_bad_training_data(small, make, match):
+    X, y = make(*small)
+    with pytest.raises((ValueError, TypeError), match=match):
+        quick().fit(X, y)
+
+
+def test_unknown_labels_and_other_sensor(small):
+    X, y = small
+    clf = quick(max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X, y + 10)
+    other = [make_events([9], [0], [0])]
+    with pytest.raises(ValueError, match="outside the sensor"):
+        clf.predict(other)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"lateral_inhibition": (-0.4,)}, "one value per layer"),
+        ({"lateral_inhibition": (0.5, -1.0)}, r"\[-1, 0\]"),
+        ({"tau": -1.0}, "tau"),
+        ({"solver": "lbfgs"}, "solver"),
+        ({"alpha": (3.0, -1.0)}, "alpha"),
+        ({"hidden_layer_sizes": (0,)}, "positive"),
+    ],
+)
+def test_bad_parameters(small, params, match):
+    with pytest.raises(ValueError, match=match):
+        quick(**params).fit(*small)
+
+
+def test_pipeline_grid_search_and_cross_validation(digits):
+    X_train, _, y_train, _ = digits
+    keep = y_train < 3
+    images, labels = X_train[keep][:150], y_train[keep][:150]
+    pipe = make_pipeline(PoissonEncoder(random_state=0), quick(max_iter=2))
+    scores = cross_val_score(pipe, images, labels, cv=3)
+    assert scores.mean() > 0.5
+    search = GridSearchCV(
+        pipe,
+        {"spikingmlpclassifier__lateral_inhibition": [(0.0, 0.0), (-0.4, -1.0)]},
+        cv=2,
+        n_jobs=2,
+    )
+    search.fit(images, labels)
+    assert len(search.cv_results_["mean_test_score"]) == 2
+    assert search.best_score_ > 0.5
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        estimator_checks.check_no_attributes_set_in_init,
+        estimator_checks.check_get_params_invariance,
+        estimator_checks.check_set_params,
+        estimator_checks.check_param_validation,
+        estimator_checks.check_estimator_repr,
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_sklearn_data_free_checks(check):
+    check("SpikingMLPClassifier", SpikingMLPClassifier())
