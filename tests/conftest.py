@@ -7,12 +7,20 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-@pytest.fixture(scope="session")
-def mnist_home():
-    """Folder of the real MNIST files, or skip saying where to put them."""
+def find_mnist_home():
+    """$SPIKECLF_DATA or ../shared/data when it holds mnist/, else None."""
     for home in (os.environ.get("SPIKECLF_DATA"), SHARED_DATA):
         if home and any((Path(home) / "mnist").glob("train-images-idx3-ubyte*")):
             return Path(home)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist_home():
+    """Folder of the real MNIST files, or skip saying where to put them."""
+    home = find_mnist_home()
+    if home is not None:
+        return home
     pytest.skip(
         f"real MNIST not found: set SPIKECLF_DATA or put the IDX files in "
         f"{SHARED_DATA / 'mnist'}"
