@@ -365,23 +365,22 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         return result
 
     def _validate_training_data(self, X, y, reset):
-        sensor = self.sensor_size if reset else self.sensor_size_
-        packed = check_events(X, sensor)
         y = column_or_1d(y, warn=True)
-        check_consistent_length(np.empty(packed.n_samples), y)
+        if len(y) == 0:
+            raise ValueError("the data set is empty: at least one sample is needed")
         check_classification_targets(y)
-        if not reset and packed.sensor_size != self.sensor_size_:
+        if reset and len(np.unique(y)) < 2:
             raise ValueError(
-                f"events on a {packed.sensor_size} sensor, but the model was fitted on "
-                f"{self.sensor_size_}"
+                "need samples of at least 2 classes to train, got 1 class"
+                + (" (1 sample)" if len(y) == 1 else "")
             )
+        packed = check_events(X, self.sensor_size if reset else self.sensor_size_)
+        check_consistent_length(np.empty(packed.n_samples), y)
         return packed, y
 
     def _initialize(self, packed, classes):
         if len(classes) < 2:
-            raise ValueError(
-                f"need samples of at least 2 classes to train, got {len(classes)} class"
-            )
+            raise ValueError(f"need at least 2 classes to train, got {list(classes)}")
         self.classes_ = classes
         self.sensor_size_ = packed.sensor_size
         self.n_features_in_ = packed.n_channels

@@ -9,7 +9,9 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from spikeclf import (
     PoissonEncoder,
@@ -245,3 +247,31 @@ def test_pipeline_grid_search_and_cross_validation(digits):
 )
 def test_sklearn_data_free_checks(check):
     check("SpikingMLPClassifier", SpikingMLPClassifier())
+
+
+def _pipeline():
+    return make_pipeline(
+        MinMaxScaler(clip=True),
+        PoissonEncoder(duration=0.1, random_state=0),
+        SpikingMLPClassifier(hidden_layer_sizes=(50,), max_iter=10, random_state=0),
+    )
+
+
+_PIPELINE_FAILURES = {
+    "check_estimators_overwrite_params": "fails for every sklearn Pipeline: fitting "
+    "changes the steps, which are parameters",
+    "check_dont_overwrite_parameters": "likewise for every sklearn Pipeline",
+    "check_methods_sample_order_invariance": "PoissonEncoder draws the events of the "
+    "images in their order: another order gives other events",
+    "check_methods_subset_invariance": "likewise: a subset gets other events",
+    "check_classifiers_train": "its blobs have 2 features: Poisson encoding at a fixed "
+    "total rate per image keeps only the ratio of the 2 intensities, which does not "
+    "separate the classes to 83 %",
+}
+
+
+@parametrize_with_checks(
+    [_pipeline()], expected_failed_checks=lambda e: _PIPELINE_FAILURES
+)
+def test_sklearn_checks_on_a_pipeline_from_images(estimator, check):
+    check(estimator)
