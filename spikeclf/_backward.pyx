@@ -295,6 +295,7 @@ def train_epoch(
             for l in range(n_layers):
                 view = offsets[l]
                 layers[l].offset = &view[0]
+                layers[l].training = True
                 view = th_min[l]
                 layers[l].th_min = &view[0]
                 layers[l].rho = rho[l]

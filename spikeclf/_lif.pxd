@@ -30,9 +30,11 @@ cdef struct Layer:
     int32 *active_in         # (n_in,) inputs that received a spike, in order
     int32 *active_out        # (n_out,) neurons that fired, in order
     Py_ssize_t n_active_in, n_active_out
-    # training only (NULL / 0 at inference): threshold regularization
+    # threshold regularization, in training only
+    bint training            # per-neuron t_out, no deferred inhibition, offsets
     double *offset           # (n_out,) added to every weight of a neuron whose
                              # threshold sits at its lower bound (paper 2.3.2)
+    double *own_offset       # the zeros offset points to outside training
     const double *th_min     # (n_out,) lower bound of the thresholds
     double rho               # threshold change per spike and neuron (0: none)
 

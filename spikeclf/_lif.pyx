@@ -29,16 +29,13 @@ cdef extern from "_lif_simd.h" nogil:
     Py_ssize_t spikeclf_integrate_scaled(
         double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
         double decay, double w_dyn)
-    Py_ssize_t spikeclf_integrate_refractory(
-        double *v, const double *w, const double *th, const double *neg_th,
-        const double *t_out, Py_ssize_t n, double decay, double t, double t_ref)
     Py_ssize_t spikeclf_inhibit(
         double *v, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa)
     Py_ssize_t spikeclf_inhibit_integrate(
         double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa, double decay, double w_dyn)
-    Py_ssize_t spikeclf_integrate_train(
+    Py_ssize_t spikeclf_integrate_each(
         double *v, const double *w, const double *offset, const double *th,
         const double *neg_th, const double *t_out, Py_ssize_t n, double decay, double t,
         double t_ref)
@@ -104,10 +101,10 @@ cdef void _deliver(
         decay = exp((L.t_last - t) / L.tau)
         L.t_last = t
     dt = t - L.last_t_out
-    if L.offset != NULL:
-        # Training: weights carry the offsets of the threshold lower bound, and
-        # every neuron keeps its own t_out.
-        at_threshold = spikeclf_integrate_train(
+    if L.training:
+        # Weights carry the offsets of the threshold lower bound, and every neuron
+        # keeps its own t_out.
+        at_threshold = spikeclf_integrate_each(
             v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
     elif L.pending >= 0:
         # The inhibition left by the last spike of this WTA layer, in the same pass.
@@ -124,8 +121,8 @@ cdef void _deliver(
         w_dyn = (dt / L.t_ref) * (dt / L.t_ref)
         at_threshold = spikeclf_integrate_scaled(v, w, th, L.neg_th, n, decay, w_dyn)
     else:
-        at_threshold = spikeclf_integrate_refractory(
-            v, w, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+        at_threshold = spikeclf_integrate_each(
+            v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
     L.synops += n
 
     # Fire in order of decreasing V / V_th, re-checking after each inhibition;
@@ -140,7 +137,7 @@ cdef void _deliver(
         L.last_t_out = t
         if L.kappa != 0.0:
             L.inhibitions += n - 1
-            if at_threshold == 1 and L.offset == NULL:
+            if at_threshold == 1 and not L.training:
                 # The winner was the only neuron at threshold, and inhibition only
                 # lowers the others: nobody else fires on this event, so the
                 # inhibition can wait for the next pass over the layer.
@@ -148,7 +145,7 @@ cdef void _deliver(
                 at_threshold = 0
             else:
                 at_threshold = spikeclf_inhibit(v, th, L.neg_th, n, winner, L.kappa)
-                if L.offset != NULL:
+                if L.training:
                     for i in range(n):
                         L.t_out[i] = t
         elif v[winner] < th[winner]:
@@ -258,8 +255,11 @@ cdef Layer *_make_layers(
         layers[l].t_out = <double *> calloc(sizes[l + 1], sizeof(double))
         layers[l].spiked = <int32 *> calloc(sizes[l + 1], sizeof(int32))
         layers[l].fired = <uint8 *> calloc(sizes[l + 1], sizeof(uint8))
+        # Zeros, until training points offset at its own array.
+        layers[l].own_offset = <double *> calloc(sizes[l + 1], sizeof(double))
+        layers[l].offset = layers[l].own_offset
         ok = ok and layers[l].v != NULL and layers[l].t_out != NULL
-        ok = ok and layers[l].neg_th != NULL
+        ok = ok and layers[l].neg_th != NULL and layers[l].offset != NULL
         if ok:
             for i in range(sizes[l + 1]):
                 layers[l].neg_th[i] = -thresholds[l][i]
@@ -290,6 +290,7 @@ cdef void _free_layers(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
         free(layers[l].t_out)
         free(layers[l].spiked)
         free(layers[l].fired)
+        free(layers[l].own_offset)
         free(layers[l].x)
         free(layers[l].x_t)
         free(layers[l].a)

@@ -59,28 +59,10 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_scaled(double *v, const doub
     return at_threshold;
 }
 
-/* The same with a dynamic weight per neuron, ((t - t_out) / t_ref)^2 during
- * its refractory period and 1 after it. */
-SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_refractory(
-    double *v, const double *w, const double *th, const double *neg_th,
-    const double *t_out, ptrdiff_t n, double decay, double t, double t_ref)
-{
-    ptrdiff_t at_threshold = 0;
-#pragma omp simd reduction(+ : at_threshold)
-    for (ptrdiff_t i = 0; i < n; i++) {
-        double dt = t - t_out[i];
-        double w_dyn = dt < t_ref ? (dt / t_ref) * (dt / t_ref) : 1.0;
-        double lo = neg_th[i];
-        double vi = spikeclf_bound(v[i] * decay + w[i] * w_dyn, lo);
-        v[i] = vi;
-        at_threshold += vi >= th[i];
-    }
-    return at_threshold;
-}
-
-/* Training: the same with per-neuron dynamic weights, and weights w[i] + offset[i]
- * (the offsets of neurons whose threshold sits at its lower bound). */
-SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_train(
+/* The same with a dynamic weight per neuron, ((t - t_out) / t_ref)^2 during its
+ * refractory period and 1 after it, and weights w[i] + offset[i]: in training, the
+ * offsets of the neurons whose threshold sits at its lower bound; zeros otherwise. */
+SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_each(
     double *v, const double *w, const double *offset, const double *th,
     const double *neg_th, const double *t_out, ptrdiff_t n, double decay, double t,
     double t_ref)

@@ -80,51 +80,26 @@ def _moments(weights):
     ]
 
 
-def _kernel_step(
-    packed, target, weights, thresholds, kappa, rho, th_min, adam, reg, every
-):
-    W, th = [w.copy() for w in weights], [t.copy() for t in thresholds]
+def _run_kernel(packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001)):
+    """train_epoch on one sample, updating in place; return its status and loss."""
     moments = [p for layer in _moments(W) for p in layer] if adam else []
     sizes = np.array([W[0].shape[0]] + [w.shape[1] for w in W], np.int64)
     n = len(W)
-    out = (
+    out = [
         np.zeros(1),
         np.zeros(1, np.int32),
         np.zeros(1, np.int64),
         np.zeros(1, np.int64),
-    )
+    ]
     status = train_epoch(
-        packed.channel,
-        packed.t,
-        packed.indptr,
-        np.array([T_END]),
-        np.array([target], np.int32),
-        np.array([0], np.int64),
-        sizes,
-        W,
-        th,
-        [np.zeros(w.shape[1]) for w in W],
-        th_min,
-        moments,
-        np.full(n, TAU),
-        np.full(n, T_REF),
-        np.asarray(kappa, float),
-        np.asarray(rho, float),
-        np.asarray(reg, float),
-        10.0,
-        every,
-        0.5,
-        0.01,
-        0.001,
-        adam,
-        0.9,
-        0.999,
-        1e-8,
-        np.zeros(2, np.int64),
-        *out,
-    )
-    assert status == 0
-    return W, th, out[0][0], out[1][0]
+        packed.channel, packed.t, packed.indptr, np.array([T_END]),
+        np.array([target], np.int32), np.array([0], np.int64), sizes, W, th,
+        [np.zeros(w.shape[1]) for w in W], th_min, moments, np.full(n, TAU),
+        np.full(n, T_REF), np.asarray(kappa, float), np.asarray(rho, float),
+        np.asarray(reg, float), 10.0, 1, 0.5, *lr, adam, 0.9, 0.999, 1e-8,
+        np.zeros(2, np.int64), *out,
+    )  # fmt: skip
+    return status, out[0][0]
 
 
 @pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
@@ -147,9 +122,11 @@ def test_one_training_step_matches_the_reference(seed, sizes, kappa, rho, adam):
     reg = [0.02] * (len(W) - 1) + [0.0]
     packed = check_events([_stream(rng, sizes[0], 150)], (sizes[0], 1, 1))
     target = int(rng.integers(0, sizes[-1]))
-    W_k, th_k, loss, _ = _kernel_step(
-        packed, target, W, th, kappa, rhos, th_min, adam, reg, 1
+    W_k, th_k = [w.copy() for w in W], [t.copy() for t in th]
+    status, loss = _run_kernel(
+        packed, target, W_k, th_k, th_min, kappa, rhos, reg, adam
     )
+    assert status == 0
     ref = train_step_reference(
         packed.channel,
         packed.t,
@@ -189,43 +166,18 @@ def test_one_training_step_matches_the_reference(seed, sizes, kappa, rho, adam):
 
 def test_diverging_training_is_reported():
     rng = np.random.default_rng(0)
-    W = [rng.uniform(-0.3, 0.8, (12, 4))]
-    th = [np.full(4, 0.5)]
+    W, th = [rng.uniform(-0.3, 0.8, (12, 4))], [np.full(4, 0.5)]
     packed = check_events([_stream(rng, 12, 150)], (12, 1, 1))
-    out = (
-        np.zeros(1),
-        np.zeros(1, np.int32),
-        np.zeros(1, np.int64),
-        np.zeros(1, np.int64),
-    )
-    status = train_epoch(
-        packed.channel,
-        packed.t,
-        packed.indptr,
-        np.array([T_END]),
-        np.array([1], np.int32),
-        np.array([0], np.int64),
-        np.array([12, 4], np.int64),
+    status, _ = _run_kernel(
+        packed,
+        1,
         W,
         th,
-        [np.zeros(4)],
         [np.full(4, -np.inf)],
-        [],
-        np.full(1, TAU),
-        np.full(1, T_REF),
-        np.array([-1.0]),
-        np.zeros(1),
-        np.zeros(1),
-        10.0,
-        100,
-        0.5,
-        1e308,
-        1e308,
+        [-1.0],
+        [0.0],
+        [0.0],
         False,
-        0.9,
-        0.999,
-        1e-8,
-        np.zeros(2, np.int64),
-        *out,
+        lr=(1e308, 1e308),
     )
     assert status == -2
