@@ -71,6 +71,13 @@ def _build_parser():
     train.add_argument("--solver", choices=["sgd", "adam"], default="sgd")
     train.add_argument("--learning-rate", type=float, default=0.002)
     train.add_argument(
+        "--alpha",
+        type=float,
+        nargs="+",
+        default=[3.0, 1.5],
+        help="initial thresholds per layer in units of sqrt(3/fan-in) (default 3 1.5)",
+    )
+    train.add_argument(
         "--train-duration",
         type=float,
         default=0.05,
@@ -115,10 +122,13 @@ def _train(args):
         args.seed,
         args.verbose,
         learning_rate=args.learning_rate,
+        alpha=tuple(args.alpha),
         n_jobs=args.n_jobs,
     )
     print(
-        f"training {classifier.hidden_layer_sizes} hidden units on {args.dataset} "
+        f"training {classifier.hidden_layer_sizes} hidden units, {classifier.solver}, "
+        f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha} "
+        f"on {args.dataset} "
         f"({len(task.y_train)} training, {len(task.y_test)} test images), "
         f"{args.epochs} epochs",
         flush=True,

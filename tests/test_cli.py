@@ -62,3 +62,26 @@ def test_unknown_command_fails(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode != 0 and "invalid choice" in result.stderr
+
+
+def test_train_on_the_built_in_digits(capsys, tmp_path):
+    model = tmp_path / "model.joblib"
+    args = ["train", "--epochs", "2", "--hidden", "30", "--alpha", "3", "2"]
+    assert main([*args, "--output", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "(30,) hidden units, sgd, learning rate 0.002, alpha (3.0, 2.0)" in out
+    accuracy = float(out.split("test accuracy ")[-1].split(",")[0])
+    assert accuracy > 0.5  # 2 epochs of a small network: well above chance (0.1)
+    import joblib
+
+    clf = joblib.load(model)
+    assert clf.n_iter_ == 2 and clf.coefs_[0].shape == (64, 30)
+
+
+def test_train_without_mnist_says_where_to_put_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("spikeclf.datasets._mnist.MNIST_MIRRORS", ())
+    monkeypatch.delenv("SPIKECLF_MNIST_MIRROR", raising=False)
+    assert main(["train", "--dataset", "pi-mnist", "--data-home", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("spikeclf train: error: MNIST files not found")
+    assert len(err.strip().splitlines()) == 1
