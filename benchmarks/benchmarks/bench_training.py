@@ -1,0 +1,35 @@
+"""One training epoch of a 784-800-10 network on 50 ms Poisson presentations."""
+
+import numpy as np
+
+from spikeclf import PoissonEncoder, SpikingMLPClassifier
+
+
+class TrainEpoch784x800x10:
+    params = (["sgd", "adam"],)
+    param_names = ["solver"]
+    timeout = 300
+
+    def setup(self, solver):
+        rng = np.random.default_rng(0)
+        shape = (2000, 28, 28)
+        images = (rng.random(shape) < 0.19) * rng.integers(1, 256, shape)
+        self.labels = rng.integers(0, 10, len(images))
+        encoder = PoissonEncoder(duration=0.05, random_state=0)
+        self.events = encoder.fit_transform(images)
+
+    def _epoch(self, solver):
+        clf = SpikingMLPClassifier(solver=solver, random_state=0)
+        return clf.partial_fit(self.events, self.labels, classes=np.arange(10))
+
+    def time_partial_fit(self, solver):
+        self._epoch(solver)
+
+    def peakmem_partial_fit(self, solver):
+        self._epoch(solver)
+
+    def track_samples_per_second(self, solver):
+        clf = self._epoch(solver)
+        return len(self.labels) / clf.epoch_stats_[-1]["seconds"]
+
+    track_samples_per_second.unit = "samples/s"
