@@ -2,6 +2,16 @@ import os
 from pathlib import Path
 
 import pytest
+from sklearn.utils import estimator_checks
+
+# sklearn's checks that need no data: they apply to estimators of event streams too.
+DATA_FREE_CHECKS = [
+    estimator_checks.check_no_attributes_set_in_init,
+    estimator_checks.check_get_params_invariance,
+    estimator_checks.check_set_params,
+    estimator_checks.check_param_validation,
+    estimator_checks.check_estimator_repr,
+]
 
 # ../shared/data beside the project, as laid out on the development machines and CI.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import DATA_FREE_CHECKS
 from scipy import stats
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -150,11 +151,8 @@ def test_bad_parameters(params):
 
 @pytest.mark.parametrize(
     "check",
-    [
-        estimator_checks.check_no_attributes_set_in_init,
-        estimator_checks.check_get_params_invariance,
-        estimator_checks.check_set_params,
-        estimator_checks.check_param_validation,
+    DATA_FREE_CHECKS
+    + [
         estimator_checks.check_estimators_overwrite_params,
         estimator_checks.check_fit_check_is_fitted,
         estimator_checks.check_n_features_in,

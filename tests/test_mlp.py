@@ -4,13 +4,13 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import DATA_FREE_CHECKS
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
-from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from spikeclf import (
@@ -234,17 +234,7 @@ def test_pipeline_grid_search_and_cross_validation(digits):
     assert search.best_score_ > 0.5
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        estimator_checks.check_no_attributes_set_in_init,
-        estimator_checks.check_get_params_invariance,
-        estimator_checks.check_set_params,
-        estimator_checks.check_param_validation,
-        estimator_checks.check_estimator_repr,
-    ],
-    ids=lambda c: c.__name__,
-)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
 def test_sklearn_data_free_checks(check):
     check("SpikingMLPClassifier", SpikingMLPClassifier())
 
