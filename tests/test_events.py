@@ -173,3 +173,19 @@ def test_any_stream_is_packed_exactly_or_rejected_with_value_error(samples):
             check_events(events, SENSOR)
         named = int(str(info.value).split(":")[0].split()[1])
         assert not _is_valid(samples[named])
+
+
+def test_subset_and_last_times_of_packed_events():
+    events = [stream(seed=1), stream(0), stream(seed=2, n=3)]
+    packed = check_events(events, SENSOR)
+    np.testing.assert_array_equal(
+        packed.last_times(), [events[0]["t"][-1], 0.0, events[2]["t"][-1]]
+    )
+    sub = packed.subset([2, 0, 1])
+    assert sub.indptr.tolist() == [0, 3, 9, 9] and sub.sensor_size == SENSOR
+    for new, old in zip(range(3), [2, 0, 1], strict=True):
+        for a, b in zip(sub.sample(new), packed.sample(old), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert check_events(sub) is sub
+    with pytest.raises(ValueError, match="expected"):
+        check_events(sub, (9, 9, 2))
