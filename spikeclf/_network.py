@@ -13,10 +13,6 @@ import numpy as np
 from ._backward import train_epoch
 from .simulator import simulate
 
-_STATUS = {
-    -1: MemoryError("not enough memory for the training state"),
-}
-
 
 class TrainingDiverged(FloatingPointError):
     """A threshold became NaN or infinite during training."""
@@ -138,8 +134,8 @@ class Network:
                 "training diverged: a threshold became NaN or infinite; lower the "
                 "learning rate"
             )
-        if status != 0:
-            raise _STATUS[status]
+        if status == -1:
+            raise MemoryError("not enough memory for the training state")
         idx = np.asarray(order)
         return EpochResult(
             result.loss[idx],
