@@ -28,15 +28,22 @@ OPTIONS = {
     "weight regularization x10": {"weight_reg": 0.02},
     "adam, learning rate 5e-4": {"solver": "adam", "learning_rate": 5e-4},
     "adam, learning rate 1e-3": {"solver": "adam", "learning_rate": 1e-3},
+    "cross-entropy output loss": {"output_loss": "cross_entropy"},
+    "cross-entropy, adam 1e-3": {
+        "output_loss": "cross_entropy",
+        "solver": "adam",
+        "learning_rate": 1e-3,
+    },
 }
 
 parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
 parser.add_argument("--data-home", default=None)
 parser.add_argument("--quick", action="store_true")
+parser.add_argument("--only", nargs="+", choices=list(OPTIONS), help="options to run")
 args, _ = parser.parse_known_args()
 
 task = load_task("pi-mnist", args.data_home)
-n_train, n_test, names = 10000, 2000, list(OPTIONS)
+n_train, n_test, names = 10000, 2000, args.only or list(OPTIONS)
 if args.quick:
     n_train, n_test, names = 1000, 300, names[:2]
 task.X_train, task.y_train = task.X_train[:n_train], task.y_train[:n_train]

@@ -8,15 +8,20 @@ Pfeiffer (2016), behind a scikit-learn API.
 __version__ = "0.1.0.dev0"
 
 from ._mlp import SpikingMLPClassifier
+from ._network import TrainingDiverged
+from ._persistence import SKOPS_TRUSTED_TYPES
 from .datasets import load_digits_events, load_mnist
 from .encoders import PoissonEncoder
-from .events import EVENT_DTYPE, check_events, make_events
+from .events import EVENT_DTYPE, EventStreamError, check_events, make_events
 from .simulator import simulate
 
 __all__ = [
     "EVENT_DTYPE",
+    "EventStreamError",
+    "SKOPS_TRUSTED_TYPES",
     "PoissonEncoder",
     "SpikingMLPClassifier",
+    "TrainingDiverged",
     "__version__",
     "check_events",
     "load_digits_events",

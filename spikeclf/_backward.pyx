@@ -12,14 +12,16 @@ samples, so that one sample costs O(active synapses), not O(all weights).
 See ../shared/SPEC.md section 3 for the derivation and its sign conventions.
 """
 
-from libc.math cimport INFINITY, exp, isfinite, sqrt
+from libc.math cimport INFINITY, exp, isfinite, log, sqrt
 from libc.stdlib cimport calloc, free
 
 cimport numpy as cnp
 
+import numpy as np
+
 from ._lif cimport (
     Layer, Recorder, _decayed, _deliver, _free_layers, _make_layers, _reset, _settle,
-    int32, int64,
+    check_inputs, check_length, check_shape, int32, int64,
 )
 
 cnp.import_array()
@@ -55,15 +57,31 @@ cdef void _activities_at(Layer *L, double t_end) noexcept nogil:
 
 
 cdef double _output_error(
-    const int64 *counts, Py_ssize_t n, int32 target, double *error,
+    const int64 *counts, Py_ssize_t n, int32 target, bint cross_entropy, double *error,
 ) noexcept nogil:
-    """Normalized error of the max-normalized output (paper 2.4); return the loss."""
+    """Output error dL/do and the loss; see the ``output_loss`` of the estimator.
+
+    Max-normalized (paper 2.4): o = counts / max(counts), error (o - y) divided by
+    sqrt of its number of nonzero entries. Cross-entropy: o = softmax(counts),
+    error o - y, loss -log o_target; unlike the max-normalized loss it is never
+    zero, so a correct but narrow win still teaches.
+    """
     cdef Py_ssize_t i, nonzero = 0
     cdef int64 top = 0
-    cdef double o, loss = 0.0
+    cdef double o, loss = 0.0, total = 0.0
     for i in range(n):
         if counts[i] > top:
             top = counts[i]
+    if cross_entropy:
+        # Shift by the top count so that exp never overflows.
+        for i in range(n):
+            error[i] = exp(<double> (counts[i] - top))
+            total += error[i]
+        for i in range(n):
+            error[i] /= total
+        loss = -log(error[target])
+        error[target] -= 1.0
+        return loss
     for i in range(n):
         o = counts[i] / <double> top if top > 0 else 0.0
         error[i] = o - (1.0 if i == target else 0.0)
@@ -220,6 +238,7 @@ def train_epoch(
     double beta1,
     double beta2,
     double eps,
+    bint cross_entropy,
     int64[::1] counters,
     double[::1] loss,
     int32[::1] predicted,
@@ -239,6 +258,8 @@ def train_epoch(
     moments : for Adam, per layer [m_w, v_w, m_th, v_th] flattened in that order
         (4 arrays a layer); empty for SGD.
     tau, t_ref, kappa, rho, reg_lambda : (n_layers,) per layer; t in us.
+    cross_entropy : use the softmax cross-entropy output loss instead of the
+        paper's max-normalized one.
     counters : [Adam steps so far, samples since the last weight regularization].
     loss, predicted, out_spikes, synops : (n_samples,) written for visited samples;
         predicted is -1 when no output neuron fired.
@@ -251,18 +272,18 @@ def train_epoch(
     """
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
     cdef Py_ssize_t l, s, e, sample, i, n_active, widest = 0
-    cdef Py_ssize_t n_out = sizes[n_layers]
+    cdef Py_ssize_t n_out
     cdef int status = 0
     cdef Optimizer opt
     cdef Recorder rec
     cdef Layer *layers = NULL
     cdef Layer *L
     cdef double stop
-    cdef const double **w_ptr = <const double **> calloc(n_layers, sizeof(double *))
-    cdef double **th_ptr = <double **> calloc(n_layers, sizeof(double *))
-    cdef double **m_ptr = <double **> calloc(4 * n_layers, sizeof(double *))
-    cdef int64 *counts = <int64 *> calloc(n_out, sizeof(int64))
-    cdef int32 *all_out = <int32 *> calloc(n_out, sizeof(int32))
+    cdef const double **w_ptr = NULL
+    cdef double **th_ptr = NULL
+    cdef double **m_ptr = NULL
+    cdef int64 *counts = NULL
+    cdef int32 *all_out = NULL
     cdef double *error = NULL
     cdef double *delta = NULL
     cdef double *below = NULL
@@ -270,6 +291,17 @@ def train_epoch(
     cdef double[::1] view
     cdef const int32 *active
 
+    _check_training_inputs(
+        channel, t, indptr, t_end, target, order, sizes, weights, thresholds, offsets,
+        th_min, moments, adam, [tau, t_ref, kappa, rho, reg_lambda],
+        [loss, predicted, out_spikes, synops], counters,
+    )
+    n_out = sizes[n_layers]
+    w_ptr = <const double **> calloc(n_layers, sizeof(double *))
+    th_ptr = <double **> calloc(n_layers, sizeof(double *))
+    m_ptr = <double **> calloc(4 * n_layers, sizeof(double *))
+    counts = <int64 *> calloc(n_out, sizeof(int64))
+    all_out = <int32 *> calloc(n_out, sizeof(int32))
     for l in range(n_layers + 1):
         widest = max(widest, sizes[l])
     error = <double *> calloc(widest, sizeof(double))
@@ -336,7 +368,7 @@ def train_epoch(
                 synops[sample] += layers[l].synops
             out_spikes[sample] = rec.n_spikes
             predicted[sample] = _argmax(counts, n_out)
-            loss[sample] = _output_error(counts, n_out, target[sample], error)
+            loss[sample] = _output_error(counts, n_out, target[sample], cross_entropy, error)
 
             # Backward, from the output layer down; every output neuron counts
             # as active (a silent target must still learn).
@@ -377,6 +409,39 @@ def train_epoch(
         _regularize_all(layers, n_layers, reg_lambda, reg_beta, lr_w, 0, below)
     _free_all(layers, n_layers, w_ptr, th_ptr, m_ptr, counts, all_out, error, delta, below)
     return status
+
+
+cdef int _check_training_inputs(
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, const int32[::1] target, const int64[::1] order,
+    const int64[::1] sizes, list weights, list thresholds, list offsets,
+    list th_min, list moments, bint adam, list per_layer, list per_sample,
+    const int64[::1] counters,
+) except -1:
+    """What train_epoch indexes by, checked once so that its loops need not."""
+    cdef Py_ssize_t l, n_samples = indptr.shape[0] - 1
+    check_inputs(channel, t, indptr, t_end, sizes, weights, thresholds, per_layer)
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    check_length("target", target.shape[0], n_samples)
+    for l in range(len(per_sample)):
+        check_length(f"per-sample output {l}", len(per_sample[l]), n_samples)
+    check_length("counters", counters.shape[0], 2)
+    check_length("offsets", len(offsets), n_layers)
+    check_length("th_min", len(th_min), n_layers)
+    check_length("moments", len(moments), 4 * n_layers if adam else 0)
+    for l in range(n_layers):
+        check_shape(f"offsets[{l}]", np.shape(offsets[l]), (sizes[l + 1],))
+        check_shape(f"th_min[{l}]", np.shape(th_min[l]), (sizes[l + 1],))
+        for i in range(4 if adam else 0):
+            check_shape(
+                f"moments[{4 * l + i}]", np.shape(moments[4 * l + i]),
+                np.shape(weights[l] if i < 2 else thresholds[l]),
+            )
+    if n_samples and (np.min(target) < 0 or np.max(target) >= sizes[n_layers]):
+        raise ValueError(f"kernel input target: class indices must be in 0..{sizes[n_layers] - 1}")
+    if order.shape[0] and (np.min(order) < 0 or np.max(order) >= n_samples):
+        raise ValueError(f"kernel input order: sample indices must be in 0..{n_samples - 1}")
+    return 0
 
 
 cdef void _regularize_all(

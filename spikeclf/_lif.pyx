@@ -8,7 +8,10 @@ subtractive reset and, in a WTA layer, inhibition of all others by kappa * V_th
 that also makes them refractory. Output spikes are delivered at once, depth
 first, to the next layer. Times are in microseconds.
 
-The caller validates everything; the kernel trusts its arrays.
+The Python entry points check their arrays once (:func:`check_inputs`: shapes,
+indptr, channel range), so the nogil loops run without bounds checks; the
+values themselves (times sorted, finite parameters) are the caller's to
+validate (spikeclf.events.check_events and the estimators do).
 """
 
 from cython.parallel cimport parallel, prange
@@ -300,6 +303,66 @@ cdef void _free_layers(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
     free(layers)
 
 
+cdef int check_length(str name, Py_ssize_t length, Py_ssize_t expected) except -1:
+    if length != expected:
+        raise ValueError(f"kernel input {name}: length {length}, expected {expected}")
+    return 0
+
+
+cdef int check_shape(str name, tuple shape, tuple expected) except -1:
+    if shape != expected:
+        raise ValueError(f"kernel input {name}: shape {shape}, expected {expected}")
+    return 0
+
+
+cdef int check_inputs(
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, const int64[::1] sizes, list weights, list thresholds,
+    list per_layer,
+) except -1:
+    """Check what the nogil loops index by: once per call, O(events + layers).
+
+    per_layer: (n_layers,) arrays such as tau, t_ref, kappa.
+    """
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_samples = indptr.shape[0] - 1
+    cdef Py_ssize_t l, e, bad = -1
+    cdef int64 n_in
+    if n_layers < 1 or n_samples < 0 or sizes.shape[0] < 2:
+        raise ValueError("kernel input: need at least one layer and an indptr")
+    for l in range(n_layers + 1):
+        if sizes[l] < 1:
+            raise ValueError(f"kernel input sizes: layer sizes must be positive, got {np.asarray(sizes)}")
+    check_length("weights", len(weights), n_layers)
+    check_length("thresholds", len(thresholds), n_layers)
+    for l in range(n_layers):
+        check_shape(f"weights[{l}]", np.shape(weights[l]), (sizes[l], sizes[l + 1]))
+        check_shape(f"thresholds[{l}]", np.shape(thresholds[l]), (sizes[l + 1],))
+    for l in range(len(per_layer)):
+        check_length(f"per-layer array {l}", len(per_layer[l]), n_layers)
+    check_length("t", t.shape[0], channel.shape[0])
+    check_length("t_end", t_end.shape[0], n_samples)
+    if indptr[0] != 0 or indptr[n_samples] != channel.shape[0]:
+        raise ValueError(
+            f"kernel input indptr: must run from 0 to {channel.shape[0]} events, got "
+            f"{indptr[0]} to {indptr[n_samples]}"
+        )
+    for l in range(n_samples):
+        if indptr[l + 1] < indptr[l]:
+            raise ValueError(f"kernel input indptr: decreases at sample {l}")
+    n_in = sizes[0]
+    with nogil:
+        for e in range(channel.shape[0]):
+            if channel[e] < 0 or channel[e] >= n_in:
+                bad = e
+                break
+    if bad >= 0:
+        raise ValueError(
+            f"kernel input channel: event {bad} has channel {channel[bad]}, outside "
+            f"0..{n_in - 1}"
+        )
+    return 0
+
+
 def simulate(
     const int32[::1] channel,
     const double[::1] t,
@@ -356,11 +419,26 @@ def simulate(
     cdef Py_ssize_t sample
     cdef Layer *layers = NULL
     cdef int[1] out_of_memory
-    cdef const double **w_ptr = <const double **> calloc(n_layers, sizeof(double *))
-    cdef double **th_ptr = <double **> calloc(n_layers, sizeof(double *))
+    cdef const double **w_ptr = NULL
+    cdef double **th_ptr = NULL
     cdef const double[:, ::1] w_view
     cdef const double[::1] th_view
-    cdef Py_ssize_t l
+    cdef Py_ssize_t l, n_out
+    check_inputs(channel, t, indptr, t_end, sizes, weights, thresholds, [tau, t_ref, kappa])
+    n_out = sizes[n_layers]
+    check_shape("counts", (counts.shape[0], counts.shape[1]), (n_samples, n_out))
+    check_shape("v_end", (v_end.shape[0], v_end.shape[1]), (n_samples, n_out))
+    check_shape("synops", (synops.shape[0], synops.shape[1]), (n_samples, n_layers))
+    check_shape("inhibitions", (inhibitions.shape[0], inhibitions.shape[1]), (n_samples, n_layers))
+    check_shape("spike_i", (spike_i.shape[0], spike_i.shape[1]), (spike_t.shape[0], spike_t.shape[1]))
+    if spike_t.shape[1] > 0:
+        check_length("spike_t", spike_t.shape[0], n_samples)
+    check_length("n_spikes", n_spikes.shape[0], n_samples)
+    if train:
+        check_shape("x_end", (x_end.shape[0], x_end.shape[1]), (n_samples, int(np.sum(sizes[:n_layers]))))
+        check_shape("a_end", (a_end.shape[0], a_end.shape[1]), (n_samples, int(np.sum(sizes[1:]))))
+    w_ptr = <const double **> calloc(n_layers, sizeof(double *))
+    th_ptr = <double **> calloc(n_layers, sizeof(double *))
     out_of_memory[0] = w_ptr == NULL or th_ptr == NULL
     if not out_of_memory[0]:
         # The arrays stay alive in the caller's lists while the threads run.

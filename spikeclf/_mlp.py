@@ -1,5 +1,7 @@
 """SpikingMLPClassifier: a fully connected spiking network trained by backprop."""
 
+import copy
+import inspect
 import time
 from numbers import Integral, Real
 
@@ -15,13 +17,27 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._network import Network
-from .events import check_events
+from ._network import Network, TrainingDiverged
+from ._persistence import check_state_format, dump_atomically, state_format
+from .events import check_events, iter_packed
+from .simulator import SimulationResult
 
 __all__ = ["SpikingMLPClassifier"]
 
 # Samples per kernel call: the granularity of progress bars and interruptions.
 _BLOCK = 2000
+_PREDICT_CHUNK = 1024
+# What an epoch changes: restored when one is interrupted or diverges.
+_TRAINING_STATE = (
+    "network_",
+    "n_iter_",
+    "t_",
+    "loss_curve_",
+    "train_scores_",
+    "validation_scores_",
+    "epoch_stats_",
+    "_rng",
+)
 
 
 class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -72,6 +88,12 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         below it, a neuron's weights rise instead (paper 2.3.2).
     sigma : float, default=0.5
         Expected efficacy of lateral inhibition in the transfer function (Eq. 6).
+    output_loss : {"max_normalized", "cross_entropy"}, default="max_normalized"
+        Loss on the output spike counts of a training window. "max_normalized"
+        is the paper's Eq. 16: counts divided by their maximum against the
+        one-hot target, zero as soon as the target is the only neuron firing.
+        "cross_entropy" takes the softmax of the counts, so a correct but narrow
+        win still teaches; docs/training.md has its measured effect.
     max_iter : int, default=30
         Training epochs for ``fit``.
     decay_epochs : float, default=35.0
@@ -150,6 +172,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         "threshold_reg": [Interval(Real, 0, None, closed="left")],
         "threshold_min": [Interval(Real, 0, 1, closed="both")],
         "sigma": [Interval(Real, 0, 1, closed="both")],
+        "output_loss": [StrOptions({"max_normalized", "cross_entropy"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "decay_epochs": [Interval(Real, 0, None, closed="neither"), None],
         "shuffle": ["boolean"],
@@ -179,6 +202,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         threshold_reg=0.05,
         threshold_min=0.2,
         sigma=0.5,
+        output_loss="max_normalized",
         max_iter=30,
         decay_epochs=35.0,
         shuffle=True,
@@ -205,6 +229,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         self.threshold_reg = threshold_reg
         self.threshold_min = threshold_min
         self.sigma = sigma
+        self.output_loss = output_loss
         self.max_iter = max_iter
         self.decay_epochs = decay_epochs
         self.shuffle = shuffle
@@ -220,8 +245,11 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, *, checkpoint=None):
         """Train for ``max_iter`` epochs (from scratch unless ``warm_start``).
+
+        An interrupt (Ctrl-C) or a diverging epoch leaves the estimator as it
+        was after the last completed epoch, then raises.
 
         Parameters
         ----------
@@ -231,6 +259,11 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
             activities are read at its last event.
         y : array-like of shape (n_samples,)
             Labels, of any type.
+        checkpoint : str or path-like, default=None
+            File that receives the estimator (joblib, written atomically) after
+            every epoch. To continue an interrupted fit, load it with
+            ``joblib.load`` and fit again with ``warm_start=True`` and the
+            epochs that remain as ``max_iter``.
 
         Returns
         -------
@@ -243,7 +276,9 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         packed, targets, validation = self._split_validation(packed, self._encode(y))
         best_score, best_params, stale = -np.inf, None, 0
         for _ in range(self.max_iter):
-            self._train_one_epoch((packed, targets), validation)
+            self._train_epoch_or_roll_back((packed, targets), validation)
+            if checkpoint is not None:
+                dump_atomically(self, checkpoint)
             if validation is None:
                 continue
             if self.validation_scores_[-1] > best_score + self.tol:
@@ -288,7 +323,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"classes={list(np.unique(classes))} differs from the classes of the "
                 f"first call {list(self.classes_)}"
             )
-        self._train_one_epoch((packed, self._encode(y)), None)
+        self._train_epoch_or_roll_back((packed, self._encode(y)), None)
         return self
 
     # -------------------------------------------------------------- predict
@@ -359,8 +394,17 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------- helpers
     def _simulate(self, X):
         check_is_fitted(self)
-        packed = check_events(X, self.sensor_size_)
-        result = self.network_.simulate(packed, n_jobs=self.n_jobs)
+        # Chunks bound the memory of packing to one chunk, whatever len(X) is.
+        parts = [
+            self.network_.simulate(chunk, n_jobs=self.n_jobs)
+            for chunk in iter_packed(X, self.sensor_size_, _PREDICT_CHUNK)
+        ]
+        result = SimulationResult(
+            *(
+                np.concatenate([getattr(p, name) for p in parts])
+                for name in ("counts", "v", "synops", "inhibitions")
+            )
+        )
         self.synops_per_sample_ = float(result.synops.sum(axis=1).mean())
         return result
 
@@ -472,6 +516,21 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
             (packed.subset(valid), targets[valid]),
         )
 
+    def _train_epoch_or_roll_back(self, training, validation):
+        """One epoch; after an interrupt or a divergence, the state before it."""
+        before = copy.deepcopy({name: getattr(self, name) for name in _TRAINING_STATE})
+        try:
+            self._train_one_epoch(training, validation)
+        except (KeyboardInterrupt, TrainingDiverged) as exc:
+            for name, value in before.items():
+                setattr(self, name, value)
+            if isinstance(exc, TrainingDiverged):
+                raise TrainingDiverged(
+                    f"{exc} (in epoch {self.n_iter_ + 1}); the estimator keeps the "
+                    f"parameters of epoch {self.n_iter_}"
+                ) from None
+            raise
+
     def _train_one_epoch(self, training, validation):
         packed, targets = training
         start = time.perf_counter()
@@ -518,6 +577,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
                     reg_every=100,
                     sigma=self.sigma,
                     adam=(0.9, 0.999, 1e-8) if self.solver == "adam" else None,
+                    output_loss=self.output_loss,
                 )
             )
         loss = np.concatenate([r.loss for r in results])
@@ -562,6 +622,43 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         n = len(self.network_.weights)
         self.network_.weights = snapshot[:n]
         self.network_.thresholds = snapshot[n:]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : list of event streams
+        y : array-like of shape (n_samples,)
+            True labels; every one must be among ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        self._encode(column_or_1d(y))  # raises on labels the model never saw
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def __getstate__(self):
+        return {**super().__getstate__(), **state_format()}
+
+    def __setstate__(self, state):
+        state = check_state_format(state, type(self).__name__)
+        # A parameter added since the file was written takes its default.
+        for name, default in self._get_default_params().items():
+            state.setdefault(name, default)
+        super().__setstate__(state)
+
+    @classmethod
+    def _get_default_params(cls):
+        signature = inspect.signature(cls.__init__)
+        return {
+            name: p.default
+            for name, p in signature.parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,8 +14,12 @@ from ._backward import train_epoch
 from .simulator import simulate
 
 
-class TrainingDiverged(FloatingPointError):
-    """A threshold became NaN or infinite during training."""
+class TrainingDiverged(ValueError, FloatingPointError):
+    """Training diverged: a weight or threshold became NaN or infinite.
+
+    A ValueError because a hyperparameter (most often the learning rate) is
+    out of the range this data can take.
+    """
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Network:
         reg_every,
         sigma,
         adam,
+        output_loss="max_normalized",
     ):
         """One pass over ``order`` (batch size 1); parameters change in place."""
         if adam is not None and not self.moments:
@@ -123,6 +128,7 @@ class Network:
             beta1,
             beta2,
             eps,
+            output_loss == "cross_entropy",
             self.counters,
             result.loss,
             result.predicted,

@@ -256,6 +256,7 @@ def train_step_reference(
     reg_lambda=None,
     reg_beta=10.0,
     reg_samples=0,
+    output_loss="max_normalized",
 ):
     """One training step on one sample, written from the equations with dense arrays.
 
@@ -270,7 +271,8 @@ def train_step_reference(
     ``[m_w, v_w, m_th, v_th]``, updated only where the gradient is defined
     (active synapses of active neurons). ``reg_samples`` > 0 applies the
     exponential weight regularization of ``reg_samples`` samples after the
-    update, to the layers with ``reg_lambda > 0``.
+    update, to the layers with ``reg_lambda > 0``. ``output_loss`` is
+    ``"max_normalized"`` (Eq. 16) or ``"cross_entropy"`` (softmax of the counts).
     """
     n_layers = len(weights)
     W = [np.array(w, dtype=np.float64) for w in weights]
@@ -294,13 +296,19 @@ def train_step_reference(
     th = res["thresholds"]
     b = res["offsets"]
     counts = res["counts"][-1]
-    o = counts / counts.max() if counts.max() > 0 else np.zeros(len(counts))
     y = np.zeros(len(counts))
     y[target] = 1.0
-    err = o - y
-    loss = 0.5 * float(err @ err)
-    if np.count_nonzero(err):
-        err = err / np.sqrt(np.count_nonzero(err))
+    if output_loss == "cross_entropy":
+        p = np.exp(counts - counts.max())
+        p /= p.sum()
+        err = p - y
+        loss = -float(np.log(p[target]))
+    else:
+        o = counts / counts.max() if counts.max() > 0 else np.zeros(len(counts))
+        err = o - y
+        loss = 0.5 * float(err @ err)
+        if np.count_nonzero(err):
+            err = err / np.sqrt(np.count_nonzero(err))
     moments = adam["moments"] if adam else None
     deltas = [np.zeros(w.shape[1]) for w in W]
     active = np.ones(len(counts), dtype=bool)  # every output neuron is active

@@ -2,9 +2,13 @@
 
 import argparse
 import importlib.metadata
+import os
 import sys
 
+import joblib
+
 from . import __version__
+from ._mlp import SpikingMLPClassifier
 from .datasets import MNIST_FILES, find_mnist, load_mnist
 
 
@@ -21,6 +25,19 @@ def main(argv=None):
         # A user error is one line, not a traceback.
         print(f"spikeclf {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        saved = getattr(args, "output", None)
+        print(
+            f"spikeclf {args.command}: interrupted"
+            + (
+                f"; {saved} holds the last completed epoch: run the same command "
+                "with --resume to continue"
+                if saved and os.path.exists(saved)
+                else ""
+            ),
+            file=sys.stderr,
+        )
+        return 130
 
 
 def _build_parser():
@@ -95,7 +112,21 @@ def _build_parser():
         default=0,
         help="score the test set every N epochs too",
     )
-    train.add_argument("--output", help="save the trained model here (joblib)")
+    train.add_argument(
+        "--output-loss",
+        choices=["max_normalized", "cross_entropy"],
+        default="max_normalized",
+        help="loss on the output spike counts (default: the paper's max_normalized)",
+    )
+    train.add_argument(
+        "--output",
+        help="save the model here (joblib) after every epoch, written atomically",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in --output, up to --epochs in all",
+    )
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--n-jobs", type=int, default=None, help="threads for testing")
     train.add_argument(
@@ -110,27 +141,18 @@ def _build_parser():
 
 
 def _train(args):
-    from .experiments import default_classifier, load_task, train_on_images
+    from .experiments import load_task, train_on_images
 
     task = load_task(args.dataset, args.data_home)
     if args.epochs is None:
         args.epochs = 30 if args.dataset == "digits" else 20
-    classifier = default_classifier(
-        args.dataset,
-        args.hidden,
-        args.solver,
-        args.seed,
-        args.verbose,
-        learning_rate=args.learning_rate,
-        alpha=tuple(args.alpha),
-        n_jobs=args.n_jobs,
-    )
+    classifier = _classifier(args)
     print(
         f"training {classifier.hidden_layer_sizes} hidden units, {classifier.solver}, "
-        f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha} "
-        f"on {args.dataset} "
+        f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
+        f"{classifier.output_loss} loss on {args.dataset} "
         f"({len(task.y_train)} training, {len(task.y_test)} test images), "
-        f"{args.epochs} epochs",
+        f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {args.epochs}",
         flush=True,
     )
     history = train_on_images(
@@ -144,6 +166,9 @@ def _train(args):
         save=args.output,
         log=lambda line: print(line, flush=True),
     )
+    if not history:
+        print(f"nothing to do: {args.output} has {args.epochs} epochs already")
+        return 0
     final = history[-1]
     print(
         f"test accuracy {final['test_accuracy']:.4f}, "
@@ -151,6 +176,35 @@ def _train(args):
         + (f"; model saved to {args.output}" if args.output else "")
     )
     return 0
+
+
+def _classifier(args):
+    """The classifier to train: saved in --output with --resume, else a new one."""
+    from .experiments import default_classifier
+
+    if args.resume:
+        if not args.output:
+            raise ValueError("--resume continues the run saved in --output: give both")
+        if os.path.exists(args.output):
+            classifier = joblib.load(args.output)
+            if not isinstance(classifier, SpikingMLPClassifier):
+                raise ValueError(
+                    f"{args.output} holds a {type(classifier).__name__}, not a "
+                    "SpikingMLPClassifier"
+                )
+            print(f"resuming {args.output} after epoch {classifier.n_iter_}")
+            return classifier.set_params(verbose=args.verbose, n_jobs=args.n_jobs)
+    return default_classifier(
+        args.dataset,
+        args.hidden,
+        args.solver,
+        args.seed,
+        args.verbose,
+        learning_rate=args.learning_rate,
+        alpha=tuple(args.alpha),
+        output_loss=args.output_loss,
+        n_jobs=args.n_jobs,
+    )
 
 
 def _datasets(args):

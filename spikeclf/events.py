@@ -18,7 +18,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "PackedEvents", "check_events", "make_events"]
+__all__ = [
+    "EVENT_DTYPE",
+    "EventStreamError",
+    "PackedEvents",
+    "check_events",
+    "iter_packed",
+    "make_events",
+]
 
 #: The dtype of an event stream: the same as ``tonic.io.events_struct``.
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
@@ -26,6 +33,25 @@ EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p",
 _FIELDS = ("x", "y", "t", "p")
 _MAX_SIDE = np.iinfo(np.int16).max
 _MAX_POLARITIES = 2
+
+
+class EventStreamError(ValueError):
+    """The event stream of one sample is invalid.
+
+    Attributes
+    ----------
+    sample : int
+        Index of the sample in the data set.
+    problem : str
+        What is wrong with its stream.
+    """
+
+    def __init__(self, sample, problem):
+        super().__init__(f"sample {sample}: {problem}")
+        self.sample, self.problem = int(sample), problem
+
+    def __reduce__(self):  # the default would call __init__ with the message only
+        return type(self), (self.sample, self.problem)
 
 
 class PackedEvents(NamedTuple):
@@ -184,7 +210,7 @@ def check_events(X, sensor_size=None, *, allow_empty_streams=True):
     if not allow_empty_streams:
         empty = np.flatnonzero(np.diff(indptr) == 0)
         if empty.size:
-            raise ValueError(f"sample {empty[0]}: the event stream is empty")
+            raise EventStreamError(empty[0], "the event stream is empty")
     fields = {name: _concatenate_field(streams, name, indptr) for name in _FIELDS}
     _check_times(fields["t"], indptr)
     if sensor_size is None:
@@ -200,6 +226,44 @@ def check_events(X, sensor_size=None, *, allow_empty_streams=True):
         indptr=indptr,
         sensor_size=sensor_size,
     )
+
+
+def iter_packed(X, sensor_size, chunk_size=1024):
+    """Validate and pack a data set ``chunk_size`` samples at a time.
+
+    Memory beyond ``X`` itself stays that of one chunk, however many samples
+    there are; errors name the sample by its index in ``X``.
+
+    Parameters
+    ----------
+    X : list, tuple or 1-D object array of structured arrays, or PackedEvents
+    sensor_size : tuple of int (width, height, polarities)
+    chunk_size : int, default=1024
+
+    Yields
+    ------
+    packed : PackedEvents
+        The samples ``[start, start + chunk_size)``, in order.
+
+    Examples
+    --------
+    >>> from spikeclf.events import iter_packed, make_events
+    >>> X = [make_events([0], [0], [5]) for _ in range(5)]
+    >>> [chunk.n_samples for chunk in iter_packed(X, (1, 1, 1), chunk_size=2)]
+    [2, 2, 1]
+    """
+    if isinstance(X, PackedEvents):
+        check_events(X, sensor_size)
+        for start in range(0, X.n_samples, chunk_size):
+            yield X.subset(np.arange(start, min(start + chunk_size, X.n_samples)))
+        return
+    streams = _as_stream_list(X)
+    for start in range(0, len(streams), chunk_size):
+        try:
+            chunk = check_events(streams[start : start + chunk_size], sensor_size)
+        except EventStreamError as exc:
+            raise EventStreamError(exc.sample + start, exc.problem) from None
+        yield chunk
 
 
 def _as_stream_list(X):
@@ -236,13 +300,14 @@ def _check_stream_type(i, stream):
         )
     missing = [f for f in _FIELDS if f not in stream.dtype.names]
     if missing:
-        raise ValueError(
-            f"sample {i}: the event stream has no field {', '.join(missing)} "
-            f"(fields: {', '.join(stream.dtype.names)}; expected x, y, t, p)"
+        raise EventStreamError(
+            i,
+            f"the event stream has no field {', '.join(missing)} "
+            f"(fields: {', '.join(stream.dtype.names)}; expected x, y, t, p)",
         )
     if stream.ndim != 1:
-        raise ValueError(
-            f"sample {i}: an event stream must be 1-D, got shape {stream.shape}"
+        raise EventStreamError(
+            i, f"an event stream must be 1-D, got shape {stream.shape}"
         )
     for name in _FIELDS:
         kind = stream.dtype[name].kind
@@ -261,18 +326,20 @@ def _concatenate_field(streams, name, indptr):
     bad = ~np.isfinite(values)
     if bad.any():
         i, k = _locate(np.flatnonzero(bad)[0], indptr)
-        raise ValueError(
-            f"sample {i}: field {name!r} is {values[k]} at event {k - indptr[i]}; "
-            "NaN and infinite values are not events"
+        raise EventStreamError(
+            i,
+            f"field {name!r} is {values[k]} at event {k - indptr[i]}; "
+            "NaN and infinite values are not events",
         )
     if name == "t":
         return values.astype(np.float64)
     fractional = values != np.round(values)
     if fractional.any():
         i, k = _locate(np.flatnonzero(fractional)[0], indptr)
-        raise ValueError(
-            f"sample {i}: field {name!r} must hold whole numbers, got "
-            f"{values[k]} at event {k - indptr[i]}"
+        raise EventStreamError(
+            i,
+            f"field {name!r} must hold whole numbers, got "
+            f"{values[k]} at event {k - indptr[i]}",
         )
     return values.astype(np.int64)
 
@@ -281,9 +348,10 @@ def _check_times(t, indptr):
     negative = np.flatnonzero(t < 0)
     if negative.size:
         i, k = _locate(negative[0], indptr)
-        raise ValueError(
-            f"sample {i}: negative time stamp {t[k]} at event {k - indptr[i]}; "
-            "times must be non-negative microseconds"
+        raise EventStreamError(
+            i,
+            f"negative time stamp {t[k]} at event {k - indptr[i]}; "
+            "times must be non-negative microseconds",
         )
     decreasing = np.diff(t) < 0
     # A drop from the last event of one sample to the first of the next is fine.
@@ -292,10 +360,11 @@ def _check_times(t, indptr):
     unsorted = np.flatnonzero(decreasing)
     if unsorted.size:
         i, k = _locate(unsorted[0] + 1, indptr)
-        raise ValueError(
-            f"sample {i}: time stamps are not sorted: event {k - indptr[i]} at "
+        raise EventStreamError(
+            i,
+            f"time stamps are not sorted: event {k - indptr[i]} at "
             f"t={t[k]} comes after t={t[k - 1]}; sort the stream by time "
-            "(for example events[np.argsort(events['t'], kind='stable')])"
+            "(for example events[np.argsort(events['t'], kind='stable')])",
         )
 
 
@@ -320,8 +389,8 @@ def _check_range(values, name, bound, sensor_size, indptr):
             if sensor_size is not None
             else "negative"
         )
-        raise ValueError(
-            f"sample {i}: {what}={values[k]} at event {k - indptr[i]} is {where}"
+        raise EventStreamError(
+            i, f"{what}={values[k]} at event {k - indptr[i]} is {where}"
         )
 
 

@@ -5,16 +5,16 @@ Static images are encoded into fresh Poisson events for every training epoch
 section 3.1 of Lee, Delbruck and Pfeiffer (2016).
 """
 
-import os
+import copy
 import time
 from dataclasses import dataclass
 
-import joblib
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from ._mlp import SpikingMLPClassifier
+from ._persistence import dump_atomically
 from .datasets import load_mnist
 from .encoders import PoissonEncoder
 
@@ -66,40 +66,39 @@ def train_on_images(
 ):
     """Train ``classifier`` epoch by epoch on fresh Poisson events of ``task``.
 
-    Every epoch draws new events (``train_duration`` seconds per image); the
-    test set is encoded once (``test_duration`` seconds) and scored every
-    ``eval_every`` epochs and after the last. ``save``, a path, receives the
-    classifier (written atomically) after every evaluation.
+    Every epoch draws new events (``train_duration`` seconds per image) from a
+    seed of its own, ``(random_state, epoch)``; the test set is encoded once
+    (``test_duration`` seconds) and scored every ``eval_every`` epochs and
+    after the last. ``save``, a path, receives the classifier (written
+    atomically) after every epoch. A classifier that has ``n_iter_`` epochs
+    already (loaded from ``save``) continues at epoch ``n_iter_ + 1``, exactly
+    as the uninterrupted run would have.
 
     Returns
     -------
     history : list of dict
         One record per evaluation: epoch, test accuracy, synaptic operations per
-        test sample, seconds of training so far.
+        test sample, seconds of training in this call.
     """
-    rng = np.random.RandomState(random_state)
-    train_encoder = PoissonEncoder(
+    encoder = PoissonEncoder(
         rate=rate,
         duration=train_duration,
         permute_pixels=task.permute_pixels,
-        random_state=rng,
+        random_state=random_state,
     ).fit(task.X_train)
-    test_encoder = PoissonEncoder(
-        rate=rate,
-        duration=test_duration,
-        permute_pixels=task.permute_pixels,
-        random_state=random_state + 1,
-    ).fit(task.X_train)
-    test_encoder.permutation_ = train_encoder.permutation_
+    test_encoder = copy.deepcopy(encoder).set_params(
+        duration=test_duration, random_state=np.random.RandomState([random_state, 0])
+    )
     X_test = test_encoder.transform(task.X_test)
     classes = np.unique(task.y_train)
     history, trained = [], 0.0
-    for epoch in range(1, epochs + 1):
+    for epoch in range(getattr(classifier, "n_iter_", 0) + 1, epochs + 1):
+        encoder.random_state = np.random.RandomState([random_state, epoch])
         start = time.perf_counter()
-        classifier.partial_fit(
-            train_encoder.transform(task.X_train), task.y_train, classes
-        )
+        classifier.partial_fit(encoder.transform(task.X_train), task.y_train, classes)
         trained += time.perf_counter() - start
+        if save:
+            dump_atomically(classifier, save)
         if epoch == epochs or (eval_every and epoch % eval_every == 0):
             score = classifier.score(X_test, task.y_test)
             history.append(
@@ -116,15 +115,7 @@ def train_on_images(
                 "operations "
                 f"per test sample, {trained:.0f} s of training"
             )
-            if save:
-                _dump_atomically(classifier, save)
     return history
-
-
-def _dump_atomically(obj, path):
-    tmp = f"{path}.tmp"
-    joblib.dump(obj, tmp)
-    os.replace(tmp, path)
 
 
 def default_classifier(task_name, hidden, solver, random_state, verbose, **params):

@@ -1,8 +1,11 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.utils import estimator_checks
+
+from spikeclf import SpikingMLPClassifier, load_digits_events
 
 # sklearn's checks that need no data: they apply to estimators of event streams too.
 DATA_FREE_CHECKS = [
@@ -42,3 +45,17 @@ def mnist(mnist_home):
     from spikeclf import load_mnist
 
     return load_mnist(mnist_home, download=False)
+
+
+@pytest.fixture(scope="session")
+def small():
+    """A quick problem: 300 digits as 50 ms event streams, 4 classes."""
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    keep = np.flatnonzero(y < 4)[:300]
+    return [X[i] for i in keep], y[keep]
+
+
+def quick(**params):
+    """A classifier that trains on ``small`` in a fraction of a second."""
+    params = {"hidden_layer_sizes": (40,), "max_iter": 3, "random_state": 0, **params}
+    return SpikingMLPClassifier(**params)

@@ -80,7 +80,10 @@ def _moments(weights):
     ]
 
 
-def _run_kernel(packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001)):
+def _run_kernel(
+    packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001),
+    cross_entropy=False,
+):  # fmt: skip
     """train_epoch on one sample, updating in place; return its status and loss."""
     moments = [p for layer in _moments(W) for p in layer] if adam else []
     sizes = np.array([W[0].shape[0]] + [w.shape[1] for w in W], np.int64)
@@ -97,11 +100,12 @@ def _run_kernel(packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 
         [np.zeros(w.shape[1]) for w in W], th_min, moments, np.full(n, TAU),
         np.full(n, T_REF), np.asarray(kappa, float), np.asarray(rho, float),
         np.asarray(reg, float), 10.0, 1, 0.5, *lr, adam, 0.9, 0.999, 1e-8,
-        np.zeros(2, np.int64), *out,
+        cross_entropy, np.zeros(2, np.int64), *out,
     )  # fmt: skip
     return status, out[0][0]
 
 
+@pytest.mark.parametrize("output_loss", ["max_normalized", "cross_entropy"])
 @pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
 @pytest.mark.parametrize("rho", [0.0, 0.01], ids=["no-rho", "rho"])
 @pytest.mark.parametrize(
@@ -110,7 +114,9 @@ def _run_kernel(packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 
     ids=["0-hidden", "1-hidden", "2-hidden"],
 )
 @pytest.mark.parametrize("seed", range(3))
-def test_one_training_step_matches_the_reference(seed, sizes, kappa, rho, adam):
+def test_one_training_step_matches_the_reference(
+    seed, sizes, kappa, rho, adam, output_loss
+):
     rng = np.random.default_rng(seed)
     W = [
         rng.uniform(-0.3, 0.8, (m, n))
@@ -124,8 +130,9 @@ def test_one_training_step_matches_the_reference(seed, sizes, kappa, rho, adam):
     target = int(rng.integers(0, sizes[-1]))
     W_k, th_k = [w.copy() for w in W], [t.copy() for t in th]
     status, loss = _run_kernel(
-        packed, target, W_k, th_k, th_min, kappa, rhos, reg, adam
-    )
+        packed, target, W_k, th_k, th_min, kappa, rhos, reg, adam,
+        cross_entropy=output_loss == "cross_entropy",
+    )  # fmt: skip
     assert status == 0
     ref = train_step_reference(
         packed.channel,
@@ -147,6 +154,7 @@ def test_one_training_step_matches_the_reference(seed, sizes, kappa, rho, adam):
         else None,
         reg_lambda=reg,
         reg_samples=1,
+        output_loss=output_loss,
     )
     assert loss == pytest.approx(ref["loss"])
     # Adam divides by sqrt(v) + eps: a gradient that is zero but for rounding (the

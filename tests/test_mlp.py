@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import DATA_FREE_CHECKS
+from conftest import DATA_FREE_CHECKS, quick
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -16,7 +16,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from spikeclf import (
     PoissonEncoder,
     SpikingMLPClassifier,
-    load_digits_events,
     make_events,
 )
 
@@ -27,19 +26,6 @@ def digits():
     return train_test_split(
         data.images, data.target, test_size=0.25, random_state=0, stratify=data.target
     )
-
-
-@pytest.fixture(scope="module")
-def small():
-    """A quick problem: 300 digits as 50 ms event streams, 4 classes."""
-    X, y = load_digits_events(return_X_y=True, random_state=0)
-    keep = np.flatnonzero(y < 4)[:300]
-    return [X[i] for i in keep], y[keep]
-
-
-def quick(**params):
-    params = {"hidden_layer_sizes": (40,), "max_iter": 3, "random_state": 0, **params}
-    return SpikingMLPClassifier(**params)
 
 
 def test_digits_accuracy_floor(digits):

@@ -1,0 +1,68 @@
+"""Saving fitted estimators: atomic files and a state format checked on load.
+
+Estimators pickle (pickle, joblib) and go through ``skops.io`` for files that
+must not be unpickled blindly::
+
+    import skops.io
+    skops.io.dump(clf, "model.skops")
+    clf = skops.io.load("model.skops", trusted=spikeclf.SKOPS_TRUSTED_TYPES)
+
+Every saved estimator records the spikeclf version and the state format that
+wrote it; loading a state format this version cannot read raises a ValueError
+instead of returning an estimator that predicts garbage.
+"""
+
+import os
+import tempfile
+
+import joblib
+
+# Bump when a fitted attribute changes meaning or layout.
+STATE_FORMAT = 1
+
+#: spikeclf's own types in a saved estimator, for ``skops.io.load(trusted=...)``.
+SKOPS_TRUSTED_TYPES = [
+    "spikeclf._mlp.SpikingMLPClassifier",
+    "spikeclf._network.Network",
+]
+
+
+def state_format():
+    """The entries every saved estimator carries."""
+    from . import __version__
+
+    return {"_spikeclf_version": __version__, "_spikeclf_state_format": STATE_FORMAT}
+
+
+def check_state_format(state, name):
+    """``state`` without the format entries; ValueError if it cannot be read."""
+    from . import __version__
+
+    state = dict(state)
+    version = state.pop("_spikeclf_version", "0.1.0.dev0")
+    fmt = state.pop("_spikeclf_state_format", 1)  # states written before formats
+    if fmt != STATE_FORMAT:
+        raise ValueError(
+            f"this {name} was saved by spikeclf {version} in state format {fmt}; "
+            f"spikeclf {__version__} reads format {STATE_FORMAT} only: load it with "
+            f"spikeclf {version}, or train it again"
+        )
+    return state
+
+
+def dump_atomically(obj, path):
+    """joblib.dump ``obj`` to ``path`` so that ``path`` is never half written.
+
+    The file is written next to ``path`` and renamed over it: an interruption
+    leaves the previous file (or none), never a truncated one.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".joblib")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            joblib.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
