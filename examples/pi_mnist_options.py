@@ -29,6 +29,19 @@ OPTIONS = {
     "adam, learning rate 5e-4": {"solver": "adam", "learning_rate": 5e-4},
     "adam, learning rate 1e-3": {"solver": "adam", "learning_rate": 1e-3},
     "cross-entropy output loss": {"output_loss": "cross_entropy"},
+    "cross-entropy, learning rate x2": {
+        "output_loss": "cross_entropy",
+        "learning_rate": 0.004,
+    },
+    "cross-entropy, output alpha 3": {"output_loss": "cross_entropy", "alpha": (3, 3)},
+    "cross-entropy, threshold reg x2": {
+        "output_loss": "cross_entropy",
+        "threshold_reg": 0.1,
+    },
+    "cross-entropy, weight reg x10": {
+        "output_loss": "cross_entropy",
+        "weight_reg": 0.02,
+    },
     "cross-entropy, adam 1e-3": {
         "output_loss": "cross_entropy",
         "solver": "adam",

@@ -51,17 +51,22 @@ def check_state_format(state, name):
 
 
 def dump_atomically(obj, path):
-    """joblib.dump ``obj`` to ``path`` so that ``path`` is never half written.
+    """joblib.dump ``obj`` to ``path`` so that ``path`` is never half written."""
+    write_atomically(path, lambda f: joblib.dump(obj, f))
+
+
+def write_atomically(path, write):
+    """Call ``write(file)`` on a new file that then replaces ``path``.
 
     The file is written next to ``path`` and renamed over it: an interruption
     leaves the previous file (or none), never a truncated one.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".joblib")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
-            joblib.dump(obj, f)
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -366,3 +366,44 @@ def _adam(param, m, v, grad, touched, lr, adam):
     m_hat = m[touched] / (1 - adam["beta1"] ** adam["step"])
     v_hat = v[touched] / (1 - adam["beta2"] ** adam["step"])
     param[touched] -= lr * m_hat / (np.sqrt(v_hat) + adam["eps"])
+
+
+def dvs_events_reference(emulator, image):
+    """Events of :meth:`SaccadeEmulator.emulate` without noise, one pixel at a time.
+
+    Renders every frame with ``scipy.ndimage.map_coordinates`` (not the kernel's
+    own interpolation) and walks each pixel's log intensity with Python floats.
+    Returns (pixel, t, p) sorted by time then pixel, as lists.
+    """
+    from scipy.ndimage import gaussian_filter, map_coordinates
+
+    from .dvs import NMNIST_SENSOR_SIZE
+
+    image = np.asarray(image, dtype=np.float64)
+    if emulator.blur > 0:
+        image = gaussian_filter(image, emulator.blur, mode="constant")
+    path, times = emulator._path()
+    width, height = NMNIST_SENSOR_SIZE[:2]
+    events = []
+    for i in range(width * height):
+        x, y = i % width, i // width
+        coords = np.array([y - path[:, 1], x - path[:, 0]])
+        seen = map_coordinates(image, coords, order=1, mode="constant", cval=0.0)
+        levels = np.log(emulator.background + seen)
+        ref, last = levels[0], -np.inf
+        for k in range(1, len(times)):
+            a, b = levels[k - 1], levels[k]
+            while True:
+                if b >= ref + emulator.th_on_[i]:
+                    level, on = ref + emulator.th_on_[i], 1
+                elif b <= ref - emulator.th_off_[i]:
+                    level, on = ref - emulator.th_off_[i], 0
+                else:
+                    break
+                t = times[k - 1] + (times[k] - times[k - 1]) * (level - a) / (b - a)
+                ref = level
+                if t - last >= emulator.refractory * 1e6:
+                    events.append((t, i, on))
+                    last = t
+    events.sort()
+    return [e[1] for e in events], [e[0] for e in events], [e[2] for e in events]

@@ -9,7 +9,7 @@ import joblib
 
 from . import __version__
 from ._mlp import SpikingMLPClassifier
-from .datasets import MNIST_FILES, find_mnist, load_mnist
+from .datasets import MNIST_FILES, find_mnist, get_data_home, load_mnist
 
 
 def main(argv=None):
@@ -67,9 +67,10 @@ def _build_parser():
     train.add_argument(
         "--dataset",
         default="digits",
-        choices=["digits", "mnist", "pi-mnist"],
+        choices=["digits", "mnist", "pi-mnist", "nmnist"],
         help="digits is built in; mnist and pi-mnist (permuted pixels) need the MNIST "
-        "files (default: digits)",
+        "files, nmnist the N-MNIST files (real, or made by make-nmnist) "
+        "(default: digits)",
     )
     train.add_argument(
         "--data-home", help="folder holding mnist/ (see `spikeclf datasets`)"
@@ -107,10 +108,28 @@ def _build_parser():
         help="seconds of events per test image (default 1.0)",
     )
     train.add_argument(
+        "--window",
+        type=int,
+        default=300,
+        help="nmnist: consecutive events per training presentation (default 300)",
+    )
+    train.add_argument(
+        "--limit",
+        type=int,
+        help="nmnist: read only this many files per digit and split",
+    )
+    train.add_argument(
         "--eval-every",
         type=int,
         default=0,
         help="score the test set every N epochs too",
+    )
+    train.add_argument(
+        "--weight-reg",
+        type=float,
+        default=0.002,
+        help="exponential weight regularization lambda of the hidden layers "
+        "(default 0.002)",
     )
     train.add_argument(
         "--output-loss",
@@ -137,13 +156,30 @@ def _build_parser():
         help="a line per epoch (-vv: bars)",
     )
     train.set_defaults(run=_train)
+
+    make = commands.add_parser(
+        "make-nmnist",
+        help="write an emulated N-MNIST (MNIST through a saccading DVS) in the real "
+        "format",
+        description="Emulate N-MNIST from MNIST: a DVS making the three saccades over "
+        "each digit, one .bin file per digit in the real format and folder layout. "
+        "Resumes where an interrupted run stopped.",
+    )
+    make.add_argument("--mnist-home", help="data folder holding mnist/")
+    make.add_argument(
+        "--output", help="data folder to write NMNIST/ into (default: --mnist-home)"
+    )
+    make.add_argument("--limit", type=int, help="only the first N images of each split")
+    make.add_argument("--n-jobs", type=int, default=-1, help="processes (default all)")
+    make.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    make.set_defaults(run=_make_nmnist)
     return parser
 
 
 def _train(args):
-    from .experiments import load_task, train_on_images
+    from .experiments import load_task, train_on_event_streams, train_on_images
 
-    task = load_task(args.dataset, args.data_home)
+    task = load_task(args.dataset, args.data_home, limit=args.limit)
     if args.epochs is None:
         args.epochs = 30 if args.dataset == "digits" else 20
     classifier = _classifier(args)
@@ -151,21 +187,33 @@ def _train(args):
         f"training {classifier.hidden_layer_sizes} hidden units, {classifier.solver}, "
         f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
         f"{classifier.output_loss} loss on {args.dataset} "
-        f"({len(task.y_train)} training, {len(task.y_test)} test images), "
+        f"({len(task.y_train)} training, {len(task.y_test)} test samples), "
         f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {args.epochs}",
         flush=True,
     )
-    history = train_on_images(
-        task,
-        classifier,
-        epochs=args.epochs,
-        train_duration=args.train_duration,
-        test_duration=args.test_duration,
-        eval_every=args.eval_every,
-        random_state=args.seed,
-        save=args.output,
-        log=lambda line: print(line, flush=True),
-    )
+    if args.dataset == "nmnist":
+        history = train_on_event_streams(
+            task,
+            classifier,
+            epochs=args.epochs,
+            window=args.window,
+            eval_every=args.eval_every,
+            random_state=args.seed,
+            save=args.output,
+            log=lambda line: print(line, flush=True),
+        )
+    else:
+        history = train_on_images(
+            task,
+            classifier,
+            epochs=args.epochs,
+            train_duration=args.train_duration,
+            test_duration=args.test_duration,
+            eval_every=args.eval_every,
+            random_state=args.seed,
+            save=args.output,
+            log=lambda line: print(line, flush=True),
+        )
     if not history:
         print(f"nothing to do: {args.output} has {args.epochs} epochs already")
         return 0
@@ -175,6 +223,22 @@ def _train(args):
         f"{final['synops_per_sample']:.3g} synaptic operations per test sample"
         + (f"; model saved to {args.output}" if args.output else "")
     )
+    return 0
+
+
+def _make_nmnist(args):
+    from .datasets import make_nmnist_like
+    from .dvs import SaccadeEmulator
+
+    out = args.output or args.mnist_home
+    written = make_nmnist_like(
+        args.mnist_home,
+        out,
+        emulator=SaccadeEmulator(random_state=args.seed),
+        limit=args.limit,
+        n_jobs=args.n_jobs,
+    )
+    print(f"wrote {written} files; N-MNIST is in {get_data_home(out) / 'NMNIST'}")
     return 0
 
 
@@ -203,6 +267,7 @@ def _classifier(args):
         learning_rate=args.learning_rate,
         alpha=tuple(args.alpha),
         output_loss=args.output_loss,
+        weight_reg=args.weight_reg,
         n_jobs=args.n_jobs,
     )
 
@@ -233,6 +298,19 @@ def _datasets(args):
         )
     except ValueError as exc:
         rows.append(("mnist", f"unusable: {exc}"))
+    nmnist = get_data_home(args.data_home) / "NMNIST"
+    counts = [
+        len(list((nmnist / split).glob("[0-9]/*.bin"))) for split in ("Train", "Test")
+    ]
+    rows.append(
+        (
+            "nmnist",
+            f"{counts[0]} train + {counts[1]} test files in {nmnist}"
+            if counts[0] and counts[1]
+            else f"not found in {nmnist}: extract the real Train.zip and Test.zip "
+            "there, or run `spikeclf make-nmnist`",
+        )
+    )
     try:
         version = importlib.metadata.version("tonic")
         rows.append(("tonic", f"installed ({version}): real-format event data sets"))
