@@ -49,6 +49,17 @@ def poisson_events(
     cdef Py_ssize_t n_pixels = images.shape[1]
     cdef Py_ssize_t i, j, k, start, count, lo, hi, mid
     cdef double running, total, partial, u
+    cdef Py_ssize_t n_events = out_t.shape[0]
+    # What the nogil loop indexes by, checked once: it does not check.
+    if indptr.shape[0] != n_images + 1 or indptr[0] != 0 or indptr[n_images] != n_events:
+        raise ValueError("poisson_events: indptr must run from 0 to len(out_t)")
+    for i in range(n_images):
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError(f"poisson_events: indptr decreases at image {i}")
+    if out_pixel.shape[0] != n_events or choice.shape[0] != n_events:
+        raise ValueError("poisson_events: out_pixel and choice must match out_t")
+    if spacing.shape[0] != n_events + n_images or cumulative.shape[0] != n_pixels:
+        raise ValueError("poisson_events: spacing or cumulative has the wrong length")
     with nogil:
         for i in range(n_images):
             start = indptr[i]

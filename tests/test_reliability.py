@@ -323,3 +323,25 @@ def test_cli_resume_needs_an_output(capsys):
 def test_streams_of_one_sample_are_checked_like_many():
     with pytest.raises(TypeError, match="single structured array"):
         quick().fit(make_events([0, 1], [0, 0], [0, 5]), [0, 1])
+
+
+def test_encoder_and_dvs_kernels_check_their_arrays():
+    from spikeclf._dvs import dvs_events
+    from spikeclf._encoders import poisson_events
+
+    images = np.ones((2, 4))
+    out_pixel, out_t = np.zeros(5, np.int32), np.zeros(5, np.int64)
+    with pytest.raises(ValueError, match="indptr must run from 0 to len"):
+        poisson_events(
+            images, np.array([0, 3, 9]), np.ones(7), np.zeros(5), 1e3, np.zeros(4),
+            out_pixel, out_t,
+        )  # fmt: skip
+    scene, frames = np.zeros((10, 10)), np.zeros(3)
+    th = np.full(16, 0.3)
+    outputs = np.zeros(8, np.int32), np.zeros(8), np.zeros(8, np.uint8)
+    with pytest.raises(ValueError, match="looks outside the scene"):
+        # A 4 x 4 sensor shifted 7 pixels right reads columns 7..11 of a 10-wide scene.
+        dvs_events(scene, frames - 7, frames, np.arange(3.0), th, th, 4, 0.05, 0.0,
+                   *outputs)  # fmt: skip
+    assert dvs_events(scene, frames - 5, frames, np.arange(3.0), th, th, 4, 0.05, 0.0,
+                      *outputs) == 0  # fmt: skip
