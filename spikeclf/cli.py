@@ -191,28 +191,24 @@ def _train(args):
         f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {args.epochs}",
         flush=True,
     )
+    protocol = dict(
+        epochs=args.epochs,
+        eval_every=args.eval_every,
+        random_state=args.seed,
+        save=args.output,
+        log=lambda line: print(line, flush=True),
+    )
     if args.dataset == "nmnist":
         history = train_on_event_streams(
-            task,
-            classifier,
-            epochs=args.epochs,
-            window=args.window,
-            eval_every=args.eval_every,
-            random_state=args.seed,
-            save=args.output,
-            log=lambda line: print(line, flush=True),
+            task, classifier, window=args.window, **protocol
         )
     else:
         history = train_on_images(
             task,
             classifier,
-            epochs=args.epochs,
             train_duration=args.train_duration,
             test_duration=args.test_duration,
-            eval_every=args.eval_every,
-            random_state=args.seed,
-            save=args.output,
-            log=lambda line: print(line, flush=True),
+            **protocol,
         )
     if not history:
         print(f"nothing to do: {args.output} has {args.epochs} epochs already")
