@@ -7,6 +7,7 @@ Pfeiffer (2016), behind a scikit-learn API.
 
 __version__ = "0.1.0.dev0"
 
+from ._ann import FrameANNClassifier
 from ._mlp import SpikingMLPClassifier
 from ._network import TrainingDiverged
 from ._persistence import SKOPS_TRUSTED_TYPES
@@ -18,6 +19,7 @@ from .simulator import simulate
 __all__ = [
     "EVENT_DTYPE",
     "EventStreamError",
+    "FrameANNClassifier",
     "SKOPS_TRUSTED_TYPES",
     "PoissonEncoder",
     "SpikingMLPClassifier",

@@ -6,6 +6,7 @@ import os
 import sys
 
 import joblib
+import numpy as np
 
 from . import __version__
 from ._mlp import SpikingMLPClassifier
@@ -173,6 +174,29 @@ def _build_parser():
     make.add_argument("--n-jobs", type=int, default=-1, help="processes (default all)")
     make.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     make.set_defaults(run=_make_nmnist)
+
+    cost = commands.add_parser(
+        "compare-cost",
+        help="accuracy against operations: SNN against the frame ANN on N-MNIST "
+        "(the paper's Figure 6)",
+        description="Score a spiking network and an MLP on 30 ms frames on the N-MNIST "
+        "test streams as they unfold; write the accuracy against operations and time "
+        "as a CSV and a figure, and print the operations each needs.",
+    )
+    cost.add_argument("--data-home", help="data folder holding NMNIST/")
+    cost.add_argument("--snn", help="trained SpikingMLPClassifier (joblib); default: "
+                      "train (34x34x2)-200-10 for --epochs")  # fmt: skip
+    cost.add_argument("--ann", help="trained FrameANNClassifier (joblib); default: "
+                      "train (34x34x2)-200-10 on the frames")  # fmt: skip
+    cost.add_argument(
+        "--epochs", type=int, default=10, help="epochs of what is trained"
+    )
+    cost.add_argument("--limit", type=int, help="files per digit and split")
+    cost.add_argument("--csv", default="cost.csv", help="table (default cost.csv)")
+    cost.add_argument("--figure", default="cost.png", help="figure (default cost.png)")
+    cost.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    cost.add_argument("-v", "--verbose", action="count", default=0)
+    cost.set_defaults(run=_compare_cost)
     return parser
 
 
@@ -235,6 +259,62 @@ def _make_nmnist(args):
         n_jobs=args.n_jobs,
     )
     print(f"wrote {written} files; N-MNIST is in {get_data_home(out) / 'NMNIST'}")
+    return 0
+
+
+def _compare_cost(args):
+    from ._ann import FrameANNClassifier
+    from .cost import cost_comparison, operations_to_reach, plot_cost_comparison
+    from .experiments import default_classifier, load_task, train_on_event_streams
+
+    task = load_task("nmnist", args.data_home, limit=args.limit)
+    if args.snn:
+        snn = joblib.load(args.snn)
+    else:
+        snn = default_classifier("nmnist", (200,), "sgd", args.seed, args.verbose)
+        train_on_event_streams(
+            task, snn, epochs=args.epochs, random_state=args.seed, log=print
+        )
+    if args.ann:
+        ann = joblib.load(args.ann)
+    else:
+        ann = FrameANNClassifier(
+            max_iter=args.epochs, random_state=args.seed, verbose=args.verbose
+        ).fit(task.X_train, task.y_train)
+    result = cost_comparison(snn, ann, task.X_test, task.y_test)
+    names = list(result)
+    np.savetxt(
+        args.csv,
+        np.column_stack([result[n] for n in names]),
+        delimiter=",",
+        header=",".join(names),
+        comments="",
+    )
+    print("  ms  SNN %   synops   ANN %  frame %     MACs")
+    for i, t in enumerate(result["time"]):
+        row = {name: values[i] for name, values in result.items()}
+        print(
+            f"{1e3 * t:4.0f} {100 * row['snn_accuracy']:6.2f} "
+            f"{row['snn_operations']:8.3g} {100 * row['ann_accuracy']:7.2f} "
+            f"{100 * row['ann_frame_accuracy']:8.2f} {row['ann_operations']:8.3g}"
+        )
+    target = min(result["snn_accuracy"].max(), result["ann_accuracy"].max())
+    snn_ops = operations_to_reach(
+        result["snn_accuracy"], result["snn_operations"], target
+    )
+    ann_ops = operations_to_reach(
+        result["ann_accuracy"], result["ann_operations"], target
+    )
+    print(
+        f"to reach {100 * target:.2f} %: SNN {snn_ops:.3g} synaptic operations, ANN "
+        f"{ann_ops:.3g} MACs per sample: the ANN needs {ann_ops / snn_ops:.2f} times "
+        f"the SNN's; table in {args.csv}"
+    )
+    try:
+        plot_cost_comparison(result, args.figure)
+        print(f"figure in {args.figure}")
+    except ImportError:
+        print("matplotlib is not installed: no figure")
     return 0
 
 

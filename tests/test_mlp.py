@@ -14,10 +14,13 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from spikeclf import (
+    FrameANNClassifier,
     PoissonEncoder,
     SpikingMLPClassifier,
     make_events,
 )
+from spikeclf.dvs import SaccadeEmulator
+from spikeclf.transforms import RandomEventWindow
 
 
 @pytest.fixture(scope="module")
@@ -220,9 +223,21 @@ def test_pipeline_grid_search_and_cross_validation(digits):
     assert search.best_score_ > 0.5
 
 
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SpikingMLPClassifier(),
+        FrameANNClassifier(),
+        SaccadeEmulator(),
+        RandomEventWindow(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("SpikingMLPClassifier", SpikingMLPClassifier())
+def test_sklearn_data_free_checks(estimator, check):
+    """The estimators of event streams, and those that make them from images of
+    one shape, take sklearn's checks that need no data."""
+    check(type(estimator).__name__, estimator)
 
 
 def _pipeline():
