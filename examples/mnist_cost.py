@@ -17,13 +17,11 @@ forward pass: inputs x hidden + hidden x outputs MACs):
 import argparse
 import time
 
-import joblib
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from spikeclf import PoissonEncoder
 from spikeclf.cost import operations_to_reach
-from spikeclf.experiments import default_classifier, load_task, train_on_images
+from spikeclf.experiments import encode_test_set, load_or_train, load_task
 
 parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
 parser.add_argument("--data-home", default=None)
@@ -32,18 +30,9 @@ parser.add_argument("--quick", action="store_true")
 args, _ = parser.parse_known_args()
 
 task = load_task("digits" if args.quick else "pi-mnist", args.data_home)
-if args.model:
-    snn = joblib.load(args.model)
-else:
-    snn = default_classifier(task.name, None, "sgd", 0, 0)
-    train_on_images(task, snn, epochs=5 if args.quick else 10, log=lambda line: None)
+snn = load_or_train(task, args.model, epochs=5 if args.quick else 10)
 hidden = snn.hidden_layer_sizes
-# The SNN's test events, as train_on_images draws them (seed 0, permutation of seed 0).
-encoder = PoissonEncoder(
-    duration=1.0, permute_pixels=task.permute_pixels, random_state=0
-)
-encoder.fit(task.X_train).set_params(random_state=np.random.RandomState([0, 0]))
-X_events = encoder.transform(task.X_test)
+X_events = encode_test_set(task)  # the streams spikeclf train scored it on
 
 start = time.perf_counter()
 scale = task.X_train.max()

@@ -9,7 +9,8 @@ the whole set packed at once:
 
     python examples/predict_memory.py --data-home ../shared/data [--model run.joblib]
 
-Without ``--model`` it trains a 784-100-10 network for one epoch first.
+Without ``--model`` it trains a 784-100-10 network for one epoch first; a
+model must come from ``spikeclf train`` with seed 0 (the pixel permutation).
 ``--quick`` uses the built-in digits instead.
 """
 
@@ -17,12 +18,10 @@ import argparse
 import time
 import tracemalloc
 
-import joblib
 import numpy as np
 
 import spikeclf._mlp
-from spikeclf import PoissonEncoder, SpikingMLPClassifier
-from spikeclf.experiments import load_task, train_on_images
+from spikeclf.experiments import encode_test_set, load_or_train, load_task
 
 parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
 parser.add_argument("--data-home", default=None)
@@ -31,17 +30,8 @@ parser.add_argument("--quick", action="store_true")
 args, _ = parser.parse_known_args()
 
 task = load_task("digits" if args.quick else "pi-mnist", args.data_home)
-if args.model:
-    clf = joblib.load(args.model)
-else:
-    clf = SpikingMLPClassifier((100,), random_state=0)
-    train_on_images(task, clf, epochs=1, test_duration=0.05, log=lambda line: None)
-clf.set_params(n_jobs=2)
-# The permutation train_on_images uses (seed 0).
-encoder = PoissonEncoder(
-    duration=1.0, permute_pixels=task.permute_pixels, random_state=0
-).fit(task.X_train)
-X = encoder.transform(task.X_test)
+clf = load_or_train(task, args.model, hidden=(100,)).set_params(n_jobs=2)
+X = encode_test_set(task)
 size = sum(s.nbytes for s in X) / 2**20
 print(f"{len(X)} samples, {sum(len(s) for s in X)} events, {size:.0f} MiB of input")
 default_chunk = spikeclf._mlp._PREDICT_CHUNK

@@ -208,32 +208,36 @@ class FrameANNClassifier(ClassifierMixin, BaseEstimator):
             out[i, : len(counts)] = np.minimum(counts, 255)
         return out
 
-    def predict_proba(self, X, n_frames=None):
-        """Mean softmax output of the first ``n_frames`` frames (default all)."""
+    def frame_proba(self, X):
+        """Softmax output of every frame: (n_samples, n_frames, n_classes)."""
         check_is_fitted(self)
-        k = self.n_frames if n_frames is None else int(n_frames)
-        frames = self.frames(X)[:, :k]
+        frames = self.frames(X)
         proba = self.mlp_.predict_proba(
             frames.reshape(-1, self.n_features_in_).astype(np.float32)
         )
-        proba = proba.reshape(len(frames), k, -1).astype(np.float64).mean(axis=1)
-        return proba / proba.sum(axis=1, keepdims=True)  # exact in float64
+        return proba.reshape(len(frames), self.n_frames, -1).astype(np.float64)
+
+    def predict_proba(self, X, n_frames=None):
+        """Mean softmax output of the first ``n_frames`` frames (default all)."""
+        proba = self.frame_proba(X)[
+            :, : self.n_frames if n_frames is None else n_frames
+        ]
+        proba = proba.mean(axis=1)
+        return proba / proba.sum(axis=1, keepdims=True)  # float32 softmax, renormed
 
     def predict(self, X, n_frames=None):
         """Class of the largest summed softmax output over the first ``n_frames``."""
         return self.classes_[np.argmax(self.predict_proba(X, n_frames), axis=1)]
 
-    def staged_accuracy(self, X, y, *, single_frames=False):
+    def staged_accuracy(self, X, y, *, single_frames=False, frame_proba=None):
         """Accuracy after each frame: (n_frames,).
 
         Entry ``k - 1`` is the accuracy of the softmax outputs summed over the
         first ``k`` frames, or, with ``single_frames``, of frame ``k`` alone.
+        ``frame_proba``, the output of :meth:`frame_proba` on ``X``, spares
+        computing the frames again.
         """
-        check_is_fitted(self)
-        frames = self.frames(X)
-        proba = self.mlp_.predict_proba(
-            frames.reshape(-1, self.n_features_in_).astype(np.float32)
-        ).reshape(len(frames), self.n_frames, -1)
+        proba = self.frame_proba(X) if frame_proba is None else frame_proba
         if not single_frames:
             proba = np.cumsum(proba, axis=1)
         predicted = self.classes_[np.argmax(proba, axis=2)]

@@ -420,7 +420,10 @@ cdef int _check_training_inputs(
 ) except -1:
     """What train_epoch indexes by, checked once so that its loops need not."""
     cdef Py_ssize_t l, n_samples = indptr.shape[0] - 1
-    check_inputs(channel, t, indptr, t_end, sizes, weights, thresholds, per_layer)
+    if order.shape[0] and (np.min(order) < 0 or np.max(order) >= n_samples):
+        raise ValueError(f"kernel input order: sample indices must be in 0..{n_samples - 1}")
+    # Only the visited samples' channels: an epoch comes in blocks of its samples.
+    check_inputs(channel, t, indptr, t_end, sizes, weights, thresholds, per_layer, order)
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
     check_length("target", target.shape[0], n_samples)
     for l in range(len(per_sample)):
@@ -439,8 +442,6 @@ cdef int _check_training_inputs(
             )
     if n_samples and (np.min(target) < 0 or np.max(target) >= sizes[n_layers]):
         raise ValueError(f"kernel input target: class indices must be in 0..{sizes[n_layers] - 1}")
-    if order.shape[0] and (np.min(order) < 0 or np.max(order) >= n_samples):
-        raise ValueError(f"kernel input order: sample indices must be in 0..{n_samples - 1}")
     return 0
 
 

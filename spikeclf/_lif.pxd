@@ -64,7 +64,7 @@ cdef double _decayed(double value, double when, double t, double tau) noexcept n
 cdef int check_inputs(
     const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
     const double[::1] t_end, const int64[::1] sizes, list weights, list thresholds,
-    list per_layer,
+    list per_layer, const int64[::1] samples=*,
 ) except -1
 cdef int check_length(str name, Py_ssize_t length, Py_ssize_t expected) except -1
 cdef int check_shape(str name, tuple shape, tuple expected) except -1

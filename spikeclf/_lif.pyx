@@ -318,14 +318,16 @@ cdef int check_shape(str name, tuple shape, tuple expected) except -1:
 cdef int check_inputs(
     const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
     const double[::1] t_end, const int64[::1] sizes, list weights, list thresholds,
-    list per_layer,
+    list per_layer, const int64[::1] samples=None,
 ) except -1:
     """Check what the nogil loops index by: once per call, O(events + layers).
 
-    per_layer: (n_layers,) arrays such as tau, t_ref, kappa.
+    per_layer: (n_layers,) arrays such as tau, t_ref, kappa. samples: the
+    samples the call will visit (valid indices; checked by the caller), whose
+    channels alone are scanned; None for all.
     """
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_samples = indptr.shape[0] - 1
-    cdef Py_ssize_t l, e, bad = -1
+    cdef Py_ssize_t l, e, j, bad = -1
     cdef int64 n_in
     if n_layers < 1 or n_samples < 0 or sizes.shape[0] < 2:
         raise ValueError("kernel input: need at least one layer and an indptr")
@@ -351,16 +353,31 @@ cdef int check_inputs(
             raise ValueError(f"kernel input indptr: decreases at sample {l}")
     n_in = sizes[0]
     with nogil:
-        for e in range(channel.shape[0]):
-            if channel[e] < 0 or channel[e] >= n_in:
-                bad = e
-                break
+        if samples is None:
+            bad = _first_outside(channel, 0, channel.shape[0], n_in)
+        else:
+            for j in range(samples.shape[0]):
+                l = samples[j]
+                bad = _first_outside(channel, indptr[l], indptr[l + 1], n_in)
+                if bad >= 0:
+                    break
     if bad >= 0:
         raise ValueError(
             f"kernel input channel: event {bad} has channel {channel[bad]}, outside "
             f"0..{n_in - 1}"
         )
     return 0
+
+
+cdef inline Py_ssize_t _first_outside(
+    const int32[::1] channel, Py_ssize_t start, Py_ssize_t stop, int64 n_in,
+) noexcept nogil:
+    """Index of the first channel in [start, stop) outside 0..n_in-1, or -1."""
+    cdef Py_ssize_t e
+    for e in range(start, stop):
+        if channel[e] < 0 or channel[e] >= n_in:
+            return e
+    return -1
 
 
 def simulate(

@@ -1,7 +1,6 @@
 """SpikingMLPClassifier: a fully connected spiking network trained by backprop."""
 
 import copy
-import inspect
 import time
 from numbers import Integral, Real
 
@@ -647,18 +646,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         state = check_state_format(state, type(self).__name__)
         # A parameter added since the file was written takes its default.
-        for name, default in self._get_default_params().items():
-            state.setdefault(name, default)
-        super().__setstate__(state)
-
-    @classmethod
-    def _get_default_params(cls):
-        signature = inspect.signature(cls.__init__)
-        return {
-            name: p.default
-            for name, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty
-        }
+        super().__setstate__({**type(self)().get_params(deep=False), **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -27,18 +27,18 @@ def main(argv=None):
         print(f"spikeclf {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        saved = getattr(args, "output", None)
-        print(
-            f"spikeclf {args.command}: interrupted"
-            + (
-                f"; {saved} holds the last completed epoch: run the same command "
-                "with --resume to continue"
-                if saved and os.path.exists(saved)
-                else ""
-            ),
-            file=sys.stderr,
-        )
+        hint = getattr(args, "resume_hint", lambda args: "")(args)
+        print(f"spikeclf {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+def _train_resume_hint(args):
+    if args.output and os.path.exists(args.output):
+        return (
+            f"; {args.output} holds the last completed epoch: run the same command "
+            "with --resume to continue"
+        )
+    return ""
 
 
 def _build_parser():
@@ -156,7 +156,7 @@ def _build_parser():
         default=0,
         help="a line per epoch (-vv: bars)",
     )
-    train.set_defaults(run=_train)
+    train.set_defaults(run=_train, resume_hint=_train_resume_hint)
 
     make = commands.add_parser(
         "make-nmnist",
@@ -173,7 +173,12 @@ def _build_parser():
     make.add_argument("--limit", type=int, help="only the first N images of each split")
     make.add_argument("--n-jobs", type=int, default=-1, help="processes (default all)")
     make.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    make.set_defaults(run=_make_nmnist)
+    make.set_defaults(
+        run=_make_nmnist,
+        resume_hint=lambda args: (
+            "; the files written are kept: run the same command to write the rest"
+        ),
+    )
 
     cost = commands.add_parser(
         "compare-cost",

@@ -57,13 +57,16 @@ def cost_comparison(snn, ann, X, y):
         synops, inhibitions = snn.synaptic_operations(cut)
         snn_operations.append(synops.sum(axis=1).mean())
         snn_inhibitions.append(inhibitions.sum(axis=1).mean())
+    proba = ann.frame_proba(streams)  # one pass over the frames for both curves
     return {
         "time": time,
         "snn_accuracy": np.array(snn_accuracy),
         "snn_operations": np.array(snn_operations),
         "snn_inhibitions": np.array(snn_inhibitions),
-        "ann_accuracy": ann.staged_accuracy(streams, y),
-        "ann_frame_accuracy": ann.staged_accuracy(streams, y, single_frames=True),
+        "ann_accuracy": ann.staged_accuracy(streams, y, frame_proba=proba),
+        "ann_frame_accuracy": ann.staged_accuracy(
+            streams, y, single_frames=True, frame_proba=proba
+        ),
         "ann_operations": ann.macs_per_frame_ * np.arange(1, ann.n_frames + 1),
     }
 

@@ -7,10 +7,10 @@ presented as random windows of 300 events in training and whole in testing
 (section 3.3).
 """
 
-import copy
 import time
 from dataclasses import dataclass
 
+import joblib
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -25,6 +25,8 @@ from .transforms import RandomEventWindow
 __all__ = [
     "EventTask",
     "ImageTask",
+    "encode_test_set",
+    "load_or_train",
     "load_task",
     "train_on_event_streams",
     "train_on_images",
@@ -110,16 +112,10 @@ def train_on_images(
         One record per evaluation: epoch, test accuracy, synaptic operations per
         test sample, seconds of training in this call.
     """
-    encoder = PoissonEncoder(
-        rate=rate,
-        duration=train_duration,
-        permute_pixels=task.permute_pixels,
-        random_state=random_state,
-    ).fit(task.X_train)
-    test_encoder = copy.deepcopy(encoder).set_params(
-        duration=test_duration, random_state=np.random.RandomState([random_state, 0])
+    encoder = _encoder(task, train_duration, rate, random_state)
+    X_test = encode_test_set(
+        task, duration=test_duration, rate=rate, random_state=random_state
     )
-    X_test = test_encoder.transform(task.X_test)
 
     def training_set(epoch):
         encoder.random_state = np.random.RandomState([random_state, epoch])
@@ -136,6 +132,40 @@ def train_on_images(
         log=log,
         test_protocol=f"{test_duration:g} s presentations",
     )
+
+
+def encode_test_set(task, *, duration=1.0, rate=5000.0, random_state=0):
+    """The test images of ``task`` as :func:`train_on_images` scores them.
+
+    Same pixel permutation as the training events of ``random_state``, events
+    drawn from the seed ``(random_state, 0)``: a model trained by
+    ``spikeclf train --seed S`` is scored on exactly these streams.
+    """
+    encoder = _encoder(task, duration, rate, random_state)
+    encoder.set_params(random_state=np.random.RandomState([random_state, 0]))
+    return encoder.transform(task.X_test)
+
+
+def _encoder(task, duration, rate, random_state):
+    """A PoissonEncoder fitted to the task; its permutation comes from random_state."""
+    return PoissonEncoder(
+        rate=rate,
+        duration=duration,
+        permute_pixels=task.permute_pixels,
+        random_state=random_state,
+    ).fit(task.X_train)
+
+
+def load_or_train(task, model=None, *, hidden=None, epochs=1):
+    """The classifier saved in ``model`` (joblib), or a new one trained on ``task``."""
+    if model is not None:
+        return joblib.load(model)
+    classifier = default_classifier(task.name, hidden, "sgd", 0, 0)
+    # Short test presentations: the caller scores the model its own way.
+    train_on_images(
+        task, classifier, epochs=epochs, test_duration=0.05, log=lambda line: None
+    )
+    return classifier
 
 
 def train_on_event_streams(

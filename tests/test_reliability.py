@@ -90,6 +90,8 @@ def test_kernels_check_indices_at_their_boundary(fitted):
         network.train_epoch(good, np.array([3.0]), [7], [0], **train)
     with pytest.raises(ValueError, match="kernel input order"):
         network.train_epoch(good, np.array([3.0]), [0], [1], **train)
+    with pytest.raises(ValueError, match="kernel input channel: event 1"):
+        network.train_epoch(bad, np.array([3.0]), [0], [0], **train)
 
 
 @st.composite
@@ -345,3 +347,15 @@ def test_encoder_and_dvs_kernels_check_their_arrays():
                    *outputs)  # fmt: skip
     assert dvs_events(scene, frames - 5, frames, np.arange(3.0), th, th, 4, 0.05, 0.0,
                       *outputs) == 0  # fmt: skip
+
+
+def test_ctrl_c_hints_fit_the_command(monkeypatch, tmp_path, capsys):
+    from spikeclf.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("spikeclf.datasets.make_nmnist_like", interrupted)
+    assert main(["make-nmnist", "--output", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "run the same command to write the rest" in err and "--resume" not in err
