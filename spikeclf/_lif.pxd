@@ -13,6 +13,7 @@ cdef struct Layer:
     double *th               # (n_out,) thresholds (written only in training)
     double *neg_th           # (n_out,) -th: the lower bound, kept to spare a negation
     double tau, t_ref, kappa
+    bint reset_to_zero       # V <- 0 on a spike (NIR's LIF) instead of V <- V - V_th
     # state of the sample being simulated
     double *v                # (n_out,) membrane potentials at t_last
     double *t_out            # (n_out,) last output spike or inhibition

@@ -135,7 +135,10 @@ cdef void _deliver(
         L.fired[winner] = 1
         L.spiked[n_spiked] = <int32> winner
         n_spiked += 1
-        v[winner] -= th[winner]
+        if L.reset_to_zero:
+            v[winner] = 0.0
+        else:
+            v[winner] -= th[winner]
         L.t_out[winner] = t
         L.last_t_out = t
         if L.kappa != 0.0:
@@ -391,6 +394,8 @@ def simulate(
     const double[::1] tau,
     const double[::1] t_ref,
     const double[::1] kappa,
+    bint reset_to_zero,
+    bint lower_bound,
     int64[:, ::1] counts,
     double[:, ::1] v_end,
     int64[:, ::1] synops,
@@ -414,6 +419,9 @@ def simulate(
     thresholds : one C-contiguous float64 (n_out,) array per layer.
     tau, t_ref, kappa : (n_layers,) time constant and refractory period in us,
         lateral inhibition strength (0: no winner-take-all).
+    reset_to_zero, lower_bound : the paper's neuron has a subtractive reset and
+        a lower bound at -V_th (False, True); the LIF neuron of NIR resets to 0
+        and has no lower bound (True, False).
     counts, v_end : (n_samples, n_out of the last layer) output spike counts and
         membrane potentials at t_end.
     synops, inhibitions : (n_samples, n_layers) operation counts.
@@ -469,6 +477,7 @@ def simulate(
             if layers == NULL:
                 out_of_memory[0] = 1
             else:
+                _set_reset_and_bound(layers, n_layers, reset_to_zero, lower_bound)
                 for sample in prange(n_samples, schedule="dynamic"):
                     _run_sample(
                         layers, n_layers, sample, channel, t, indptr, t_end, counts,
@@ -479,6 +488,17 @@ def simulate(
     free(w_ptr)
     free(th_ptr)
     return -1 if out_of_memory[0] else 0
+
+
+cdef void _set_reset_and_bound(
+    Layer *layers, Py_ssize_t n_layers, bint reset_to_zero, bint lower_bound,
+) noexcept nogil:
+    cdef Py_ssize_t l, i
+    for l in range(n_layers):
+        layers[l].reset_to_zero = reset_to_zero
+        if not lower_bound:
+            for i in range(layers[l].n_out):
+                layers[l].neg_th[i] = -INFINITY
 
 
 cdef void _run_sample(

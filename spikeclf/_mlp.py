@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._network import Network, TrainingDiverged
+from ._network import Network, TrainingDiverged, initial_thresholds
 from ._persistence import check_state_format, dump_atomically, state_format
 from .events import check_events, iter_packed
 from .simulator import SimulationResult
@@ -424,16 +424,13 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
     def _initialize(self, packed, classes):
         if len(classes) < 2:
             raise ValueError(f"need at least 2 classes to train, got {list(classes)}")
-        self.classes_ = classes
-        self.sensor_size_ = packed.sensor_size
-        self.n_features_in_ = packed.n_channels
         hidden = [int(h) for h in self.hidden_layer_sizes]
         if any(h < 1 for h in hidden):
             raise ValueError(f"hidden_layer_sizes must be positive, got {hidden}")
         sizes = [packed.n_channels, *hidden, len(classes)]
         n_layers = len(sizes) - 1
         self._rng = check_random_state(self.random_state)
-        self.network_ = Network.initialize(
+        network = Network.initialize(
             sizes,
             self._per_layer(self.alpha, n_layers, "alpha"),
             self._kappa(n_layers),
@@ -442,7 +439,18 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
             self.threshold_min,
             self._rng,
         )
-        self._initial_thresholds = [th[0] for th in self.network_.thresholds]
+        self._adopt(network, classes, packed.sensor_size)
+
+    def _adopt(self, network, classes, sensor_size):
+        """Make ``network`` this estimator's, untrained: fit from scratch or import."""
+        if not hasattr(self, "_rng"):
+            self._rng = check_random_state(self.random_state)
+        self.classes_ = np.asarray(classes)
+        self.sensor_size_ = tuple(int(s) for s in sensor_size)
+        self.n_features_in_ = network.sizes[0]
+        self.network_ = network
+        alpha = self._per_layer(self.alpha, len(network.weights), "alpha")
+        self._initial_thresholds = initial_thresholds(network.sizes, alpha)
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []

@@ -22,6 +22,11 @@ class TrainingDiverged(ValueError, FloatingPointError):
     """
 
 
+def initial_thresholds(sizes, alpha):
+    """Eq. 10: V_th = alpha sqrt(3/M) per layer, M its number of inputs."""
+    return [a * np.sqrt(3.0 / m) for m, a in zip(sizes[:-1], alpha, strict=True)]
+
+
 @dataclass
 class EpochResult:
     """Per-sample figures of one training epoch, in the order visited."""
@@ -37,7 +42,10 @@ class Network:
     """Weights, thresholds and training state of a fully connected spiking network.
 
     ``weights[l]`` has shape (n_in, n_out); ``kappa`` is the lateral inhibition
-    per layer; ``tau`` and ``refractory`` are in seconds.
+    per layer; ``tau`` and ``refractory`` are in seconds. ``reset`` and
+    ``lower_bound`` are the paper's neuron ("subtract", True) unless the network
+    came from a NIR graph of plain LIF neurons ("zero", False), which only
+    simulates: training needs the paper's neuron.
     """
 
     weights: list
@@ -48,18 +56,22 @@ class Network:
     refractory: float
     moments: list = field(default_factory=list)
     counters: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
+    reset: str = "subtract"
+    lower_bound: bool = True
 
     @classmethod
     def initialize(cls, sizes, alpha, kappa, tau, refractory, threshold_min, rng):
         """Eq. 10: w ~ U[-sqrt(3/M), sqrt(3/M)], V_th = alpha sqrt(3/M)."""
-        weights, thresholds, th_min = [], [], []
-        for (m, n), a in zip(
-            zip(sizes[:-1], sizes[1:], strict=False), alpha, strict=True
+        weights, thresholds = [], []
+        for (m, n), th in zip(
+            zip(sizes[:-1], sizes[1:], strict=False),
+            initial_thresholds(sizes, alpha),
+            strict=True,
         ):
             bound = np.sqrt(3.0 / m)
             weights.append(rng.uniform(-bound, bound, size=(m, n)))
-            thresholds.append(np.full(n, a * bound))
-            th_min.append(np.full(n, threshold_min * a * bound))
+            thresholds.append(np.full(n, th))
+        th_min = [threshold_min * th for th in thresholds]
         return cls(
             weights, thresholds, th_min, np.asarray(kappa, float), tau, refractory
         )
@@ -86,6 +98,12 @@ class Network:
         output_loss="max_normalized",
     ):
         """One pass over ``order`` (batch size 1); parameters change in place."""
+        if self.reset != "subtract" or not self.lower_bound:
+            raise ValueError(
+                "this network has NIR's LIF neurons (reset to 0, no lower bound), "
+                "which spikeclf simulates but cannot train; training needs the "
+                "paper's neuron"
+            )
         if adam is not None and not self.moments:
             self.moments = [
                 np.zeros_like(p)
@@ -159,6 +177,8 @@ class Network:
             tau=self.tau,
             refractory=self.refractory,
             lateral_inhibition=self.kappa,
+            reset=self.reset,
+            lower_bound=self.lower_bound,
             t_end=t_end,
             n_jobs=n_jobs,
             record_spikes=record_spikes,

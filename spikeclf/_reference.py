@@ -25,6 +25,8 @@ def simulate_reference(
     rho=None,
     th_min=None,
     offsets=None,
+    reset="subtract",
+    lower_bound=True,
 ):
     """Run a feed-forward spiking network on one event stream, event by event.
 
@@ -56,6 +58,10 @@ def simulate_reference(
         added to ``offsets``, which is added to every weight of the neuron.
         The result then also holds the updated ``"thresholds"`` and
         ``"offsets"``.
+    reset : {"subtract", "zero"}, default="subtract"
+        ``V <- V - V_th`` on a spike (the paper) or ``V <- 0`` (NIR's LIF).
+    lower_bound : bool, default=True
+        Whether ``V`` is bounded below at ``-V_th`` (the paper; NIR: no bound).
 
     Returns
     -------
@@ -146,7 +152,8 @@ def simulate_reference(
             weight = w[k, i] + offsets[ly][i] if training else w[k, i]
             v[i] = v[i] + weight * w_dyn
             synops[ly] += 1
-            v[i] = max(v[i], -th[i])
+            if lower_bound:
+                v[i] = max(v[i], -th[i])
         # 5. firing: largest V / V_th first, re-checked after every inhibition
         fired = [False] * n
         new_spikes = []
@@ -160,14 +167,16 @@ def simulate_reference(
             if winner is None:
                 break
             fired[winner] = True
-            v[winner] = v[winner] - th[winner]
+            v[winner] = 0.0 if reset == "zero" else v[winner] - th[winner]
             tout[winner] = t
             spikes[ly].append((t, winner))
             new_spikes.append(winner)
             if kappa[ly] != 0:
                 for j in range(n):
                     if j != winner:
-                        v[j] = max(v[j] + kappa[ly] * th[j], -th[j])
+                        v[j] = v[j] + kappa[ly] * th[j]
+                        if lower_bound:
+                            v[j] = max(v[j], -th[j])
                         tout[j] = t
                         inhibitions[ly] += 1
         # threshold regularization (training only)

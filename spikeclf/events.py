@@ -22,6 +22,7 @@ __all__ = [
     "EVENT_DTYPE",
     "EventStreamError",
     "PackedEvents",
+    "as_object_array",
     "check_events",
     "iter_packed",
     "make_events",
@@ -226,6 +227,40 @@ def check_events(X, sensor_size=None, *, allow_empty_streams=True):
         indptr=indptr,
         sensor_size=sensor_size,
     )
+
+
+def as_object_array(X):
+    """A one-dimensional object array of event streams, one element per stream.
+
+    Estimators take it as they take a list. It is what to hand to joblib's Dask
+    backend (``GridSearchCV``, ``cross_val_score``, ``joblib.Parallel`` inside
+    ``joblib.parallel_backend("dask")``): joblib sends an array to the workers
+    once and refers to it in every task, where a list travels with each task.
+    ``np.array(streams, dtype=object)`` would instead build a 2-D array of
+    events when all streams have the same length.
+
+    Parameters
+    ----------
+    X : list, tuple or object array of event streams
+
+    Returns
+    -------
+    streams : ndarray of object, shape (n_samples,)
+
+    Examples
+    --------
+    >>> from spikeclf import make_events
+    >>> from spikeclf.events import as_object_array
+    >>> a = make_events(x=[0, 1], y=[0, 0], t=[0, 10])
+    >>> X = as_object_array([a, a.copy()])
+    >>> X.shape, X.dtype, X[1].dtype.names
+    ((2,), dtype('O'), ('x', 'y', 't', 'p'))
+    """
+    streams = _as_stream_list(X)
+    out = np.empty(len(streams), dtype=object)
+    for i, stream in enumerate(streams):  # one by one: no broadcasting of events
+        out[i] = stream
+    return out
 
 
 def iter_packed(X, sensor_size, chunk_size=1024):

@@ -62,6 +62,8 @@ def simulate(
     tau=20e-3,
     refractory=1e-3,
     lateral_inhibition=0.0,
+    reset="subtract",
+    lower_bound=True,
     t_end=None,
     sensor_size=None,
     record_spikes=False,
@@ -93,6 +95,13 @@ def simulate(
     lateral_inhibition : float or sequence of float, default=0.0
         Winner-take-all strength ``kappa`` per layer, in [-1, 0]; 0 means no
         lateral inhibition.
+    reset : {"subtract", "zero"}, default="subtract"
+        What a spike does to the neuron's potential: ``V <- V - V_th`` (the
+        paper's neuron) or ``V <- 0`` (the LIF neuron of NIR, see
+        :mod:`spikeclf.nir`).
+    lower_bound : bool, default=True
+        Whether potentials are bounded below at ``-V_th`` (the paper's neuron;
+        NIR's LIF has no bound).
     t_end : float or array-like of float, default=None
         Time in seconds at which each sample stops and its state is read;
         later events are ignored. None means each sample's last event.
@@ -132,6 +141,8 @@ def simulate(
     kappa = _per_layer(
         lateral_inhibition, n_layers, "lateral_inhibition", low=-1, high=0
     )
+    if reset not in ("subtract", "zero"):
+        raise ValueError(f"reset must be 'subtract' or 'zero', got {reset!r}")
     stop = _stop_times(t_end, packed)
 
     sizes = np.array([weights[0].shape[0]] + [w.shape[1] for w in weights], np.int64)
@@ -147,7 +158,16 @@ def simulate(
     rows = n if record_activities else 0
     x_end = np.zeros((rows, sizes[:-1].sum()))
     a_end = np.zeros((rows, sizes[1:].sum()))
-    network = (sizes, list(weights), list(thresholds), tau_us, t_ref_us, kappa)
+    network = (
+        sizes,
+        list(weights),
+        list(thresholds),
+        tau_us,
+        t_ref_us,
+        kappa,
+        reset == "zero",
+        bool(lower_bound),
+    )
     status = _simulate_kernel(
         packed.channel,
         packed.t,

@@ -1,0 +1,232 @@
+"""NIR export and import: round trips, NIR's own reader, NIR's neuron semantics."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from spikeclf import SpikingMLPClassifier, load_digits_events, make_events
+from spikeclf._reference import simulate_reference
+from spikeclf.events import check_events
+
+nir = pytest.importorskip("nir", reason="the nir package is not installed")
+from spikeclf.nir import NIRExportWarning, from_nir, to_nir  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits_events(return_X_y=True)
+    return X[:300], y[:300], X[300:420], y[300:420]
+
+
+def fitted(digits, **params):
+    X, y, _, _ = digits
+    params = {"hidden_layer_sizes": (30,), "max_iter": 2, "random_state": 0, **params}
+    return SpikingMLPClassifier(**params).fit(X, y)
+
+
+def export(clf):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NIRExportWarning)
+        return to_nir(clf)
+
+
+def outputs(clf, X):
+    result = clf._simulate(X)
+    return result.counts, result.v
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lateral_inhibition": (0.0, 0.0), "refractory": 0.0},
+        {"lateral_inhibition": (0.0, 0.0)},
+        {},  # the paper's WTA, read back from the metadata
+        {"hidden_layer_sizes": (20, 15)},
+    ],
+)
+def test_round_trip_through_a_file_gives_identical_spike_counts(
+    digits, params, tmp_path
+):
+    clf = fitted(digits, **params)
+    path = tmp_path / "model.nir"
+    nir.write(path, export(clf))
+    imported = from_nir(path)
+    X_test = digits[2]
+    counts, v = outputs(clf, X_test)
+    counts_back, v_back = outputs(imported, X_test)
+    assert counts.sum() > 0
+    np.testing.assert_array_equal(counts_back, counts)
+    np.testing.assert_array_equal(v_back, v)
+    np.testing.assert_array_equal(imported.predict(X_test), clf.predict(X_test))
+    assert imported.get_params()["lateral_inhibition"] == tuple(clf.network_.kappa)
+    assert imported.sensor_size_ == clf.sensor_size_
+
+
+def test_string_labels_survive_the_file(digits, tmp_path):
+    X, y, X_test, _ = digits
+    labels = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    clf = SpikingMLPClassifier(hidden_layer_sizes=(20,), max_iter=1, random_state=0)
+    clf.fit(X, labels[y])
+    nir.write(tmp_path / "m.nir", export(clf))
+    imported = from_nir(tmp_path / "m.nir")
+    np.testing.assert_array_equal(imported.classes_, clf.classes_)
+    np.testing.assert_array_equal(imported.predict(X_test), clf.predict(X_test))
+
+
+def test_graph_passes_nirs_own_checks(digits, tmp_path):
+    clf = fitted(digits)
+    graph = export(clf)
+    graph.validate_structure()
+    nir.write(tmp_path / "m.nir", graph)
+    read = nir.read(tmp_path / "m.nir", type_check=True)
+    assert set(read.nodes) == set(graph.nodes)
+    lif = read.nodes["lif_0"]
+    assert isinstance(lif, nir.LIF)
+    np.testing.assert_array_equal(lif.v_threshold, clf.thresholds_[0])
+    np.testing.assert_array_equal(read.nodes["linear_0"].weight, clf.coefs_[0].T)
+    np.testing.assert_array_equal(lif.r, lif.tau)  # a spike of weight w adds w
+    assert tuple(read.nodes["input"].input_type["input"]) == (1, 8, 8)
+
+
+def test_export_warns_about_what_nir_leaves_out(digits):
+    clf = fitted(digits)
+    with pytest.warns(NIRExportWarning, match="winner-take-all.*refractory"):
+        to_nir(clf)
+    plain = fitted(digits, lateral_inhibition=(0.0, 0.0), refractory=0.0)
+    with pytest.warns(NIRExportWarning) as record:
+        to_nir(plain)
+    assert "winner-take-all" not in str(record[0].message)
+    assert "subtractive reset" in str(record[0].message)
+
+
+def test_without_extensions_the_graph_runs_as_nir_defines_it(digits):
+    clf = fitted(digits)
+    imported = from_nir(export(clf), extensions=False)
+    assert imported.network_.reset == "zero"
+    assert not imported.network_.lower_bound
+    assert list(imported.network_.kappa) == [0.0, 0.0]
+    X_test = digits[2][:10]
+    packed = check_events(X_test, clf.sensor_size_)
+    counts, _ = outputs(imported, X_test)
+    n_layers = len(clf.coefs_)
+    for i in range(packed.n_samples):
+        channel, t = packed.sample(i)
+        ref = simulate_reference(
+            channel,
+            t,
+            clf.coefs_,
+            clf.thresholds_,
+            [clf.tau * 1e6] * n_layers,
+            [0.0] * n_layers,
+            [0.0] * n_layers,
+            reset="zero",
+            lower_bound=False,
+        )
+        np.testing.assert_array_equal(counts[i], ref["counts"][-1])
+    assert counts.sum() > 0
+
+
+def hand_made_graph(r_over_tau=1.0, bias=None, v_leak=0.0, tau=(0.02, 0.02)):
+    """A 4-3-2 graph as another library would write it: flat input, Affine."""
+    rng = np.random.default_rng(0)
+    w0, w1 = rng.uniform(0, 1, (3, 4)), rng.uniform(0, 1, (2, 3))
+
+    def lif(n, tau):
+        return nir.LIF(
+            tau=np.full(n, tau),
+            r=np.full(n, tau * r_over_tau),
+            v_leak=np.full(n, v_leak),
+            v_threshold=np.full(n, 0.9),
+        )
+
+    first = nir.Linear(w0) if bias is None else nir.Affine(w0, np.full(3, bias))
+    graph = nir.NIRGraph.from_list(
+        first, lif(3, tau[0]), nir.Linear(w1), lif(2, tau[1])
+    )
+    return graph, (w0, w1)
+
+
+def test_import_of_a_foreign_graph_scales_by_r_over_tau():
+    graph, (w0, w1) = hand_made_graph(r_over_tau=2.0, bias=0.0)
+    clf = from_nir(graph)
+    assert clf.sensor_size_ == (4, 1, 1)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    np.testing.assert_allclose(clf.coefs_[0], 2.0 * w0.T)
+    np.testing.assert_allclose(clf.coefs_[1], 2.0 * w1.T)
+    events = make_events(x=[0, 1, 2, 3] * 5, y=[0] * 20, t=np.arange(20) * 100)
+    counts, _ = outputs(clf, [events])
+    ref = simulate_reference(
+        check_events([events], (4, 1, 1)).channel,
+        np.arange(20) * 100.0,
+        clf.coefs_,
+        clf.thresholds_,
+        [2e4, 2e4],
+        [0.0, 0.0],
+        [0.0, 0.0],
+        reset="zero",
+        lower_bound=False,
+    )
+    np.testing.assert_array_equal(counts[0], ref["counts"][-1])
+    assert counts.sum() > 0
+
+
+@pytest.mark.parametrize(
+    "graph_kw, match",
+    [
+        ({"bias": 0.1}, "bias is a constant current"),
+        ({"v_leak": 0.2}, "leak to 0"),
+        ({"tau": (0.02, 0.05)}, "one tau for the whole network"),
+    ],
+)
+def test_unsupported_graphs_are_refused_by_name(graph_kw, match):
+    graph, _ = hand_made_graph(**graph_kw)
+    with pytest.raises(ValueError, match=match):
+        from_nir(graph)
+
+
+def test_unsupported_nodes_are_refused_by_name():
+    w = np.ones((2, 3))
+    graph = nir.NIRGraph.from_list(
+        nir.Linear(w), nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2))
+    )
+    with pytest.raises(ValueError, match="'li' is a LI: spikeclf simulates LIF"):
+        from_nir(graph)
+    graph = nir.NIRGraph.from_list(nir.Linear(w))
+    with pytest.raises(ValueError, match="pairs"):
+        from_nir(graph)
+
+
+def test_sensor_size_and_classes_are_checked():
+    graph, _ = hand_made_graph()
+    assert from_nir(graph, sensor_size=(2, 2, 1)).sensor_size_ == (2, 2, 1)
+    with pytest.raises(ValueError, match="channels"):
+        from_nir(graph, sensor_size=(3, 2, 1))
+    with pytest.raises(ValueError, match="3 labels, the graph has 2 outputs"):
+        from_nir(graph, classes=["a", "b", "c"])
+    assert list(from_nir(graph, classes=["a", "b"]).classes_) == ["a", "b"]
+
+
+def test_export_needs_a_fitted_spiking_mlp():
+    with pytest.raises(ValueError, match="not fitted"):
+        to_nir(SpikingMLPClassifier())
+    with pytest.raises(TypeError, match="SpikingMLPClassifier"):
+        to_nir(object())
+
+
+def test_nir_neurons_cannot_be_trained_but_a_round_trip_can(digits):
+    X, y, _, _ = digits
+    graph, _ = hand_made_graph()
+    foreign = from_nir(graph, sensor_size=(2, 2, 1))
+    foreign.set_params(warm_start=True, max_iter=1)
+    stream = [make_events(x=[0, 1], y=[0, 1], t=[0, 10])] * 2
+    with pytest.raises(ValueError, match="cannot train"):
+        foreign.fit(stream, [0, 1])
+    clf = from_nir(export(fitted(digits)))
+    clf.set_params(warm_start=True, max_iter=1)
+    before = clf.coefs_[0].copy()
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1
+    assert not np.array_equal(clf.coefs_[0], before)
