@@ -6,8 +6,10 @@ Exports a trained classifier to a ``.nir`` file (:func:`spikeclf.nir.to_nir`),
 reads it back (:func:`spikeclf.nir.from_nir`) with spikeclf's neuron features
 (lateral inhibition, refractory period, subtractive reset, lower bound, kept in
 the metadata) and without them, as NIR defines the LIF neuron and as snntorch,
-norse or sinabs would simulate it (there with time steps), then with one of
-the four features switched off at a time, and scores each on the PI-MNIST test
+norse or sinabs would simulate it (there with time steps), also with the
+lateral inhibition written as a recurrent connection
+(``to_nir(lateral_inhibition="recurrent")``), then with one of the four
+features switched off at a time, and scores each on the PI-MNIST test
 set at 1 s:
 
     python examples/nir_export.py --data-home ../shared/data --model run.joblib
@@ -35,10 +37,12 @@ args, _ = parser.parse_known_args()
 
 task = load_task("digits" if args.quick else "pi-mnist", args.data_home)
 clf = load_or_train(task, args.model, hidden=(100,)).set_params(n_jobs=2)
+recurrent = args.output.replace(".nir", "") + "_recurrent.nir"
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always", NIRExportWarning)
     nir.write(args.output, to_nir(clf))
-print(f"wrote {args.output}; export warning: {caught[0].message}")
+    nir.write(recurrent, to_nir(clf, lateral_inhibition="recurrent"))
+print(f"wrote {args.output} and {recurrent}; export warning: {caught[0].message}")
 
 X = encode_test_set(task)
 
@@ -72,6 +76,10 @@ rows = [
     (
         "as NIR's LIF (extensions=False)",
         from_nir(args.output, extensions=False).set_params(n_jobs=2),
+    ),
+    (
+        "  with the recurrent inhibition",
+        from_nir(recurrent, extensions=False).set_params(n_jobs=2),
     ),
 ]
 print(f"{'model':<34} {'accuracy':>8} {'synaptic ops per sample':>24}", flush=True)

@@ -64,9 +64,9 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         Refractory period in seconds.
     alpha : float or tuple of float, default=(3.0, 1.5)
         Initial threshold of each layer in units of sqrt(3 / fan-in) (Eq. 10):
-        one value for all layers, or one per layer; a tuple shorter than the
-        number of layers is padded with its last value for the output layer
-        and its first for the hidden layers.
+        one value for all layers, one per layer, or a pair (hidden layers,
+        output layer): its first value for every hidden layer, its last for
+        the output layer.
     solver : {"sgd", "adam"}, default="sgd"
         Optimizer, batch size 1.
     learning_rate : float, default=0.002
@@ -484,7 +484,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         values = [float(v) for v in value]
         if not values or any(v <= 0 for v in values):
             raise ValueError(f"{name} must be positive, got {value!r}")
-        if len(values) < n_layers:
+        if len(values) != n_layers and len(values) <= 2:
             values = [values[0]] * (n_layers - 1) + [values[-1]]
         if len(values) != n_layers:
             raise ValueError(

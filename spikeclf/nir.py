@@ -1,8 +1,10 @@
 """Export to and import from the Neuromorphic Intermediate Representation (NIR).
 
 A fitted :class:`~spikeclf.SpikingMLPClassifier` becomes the graph
-``Input (polarities, height, width) -> Flatten -> Linear -> LIF -> Linear -> LIF
-... -> Output``, which snntorch, norse, sinabs and Lava import. NIR's LIF neuron
+``Input -> Linear -> LIF -> Linear -> LIF ... -> Output``, which snntorch, norse,
+sinabs and Lava import. The input is flat, channel ``x + width * (y + height *
+p)`` as spikeclf packs events (the sensor size is in the graph's metadata): the
+importers disagree on whether NIR's Flatten counts a batch dimension. NIR's LIF neuron
 is ``tau dv/dt = (v_leak - v) + r I``: with ``v_leak = 0`` and ``r = tau`` an
 input spike through weight ``w`` raises ``v`` by ``w``, as in spikeclf.
 
@@ -47,13 +49,34 @@ def _import_nir():
     return nir
 
 
-def to_nir(estimator):
+def to_nir(estimator, *, lateral_inhibition="metadata", unit_thresholds=False, dt=None):
     """Export a fitted spiking classifier as a NIR graph.
 
     Parameters
     ----------
     estimator : SpikingMLPClassifier
         Fitted.
+    lateral_inhibition : {"metadata", "recurrent"}, default="metadata"
+        How a winner-take-all layer is written. "metadata": a plain LIF layer,
+        with its inhibition strength in the metadata only, so that other tools
+        run it without inhibition. "recurrent": also a recurrent Linear node
+        from the layer to itself, ``w[j, i] = kappa * V_th[j]`` for ``i != j``,
+        which in NIR's continuous time is the inhibition itself, without the
+        refractoriness and the lower bound it brings in spikeclf; time-stepped
+        tools deliver it one step late.
+    unit_thresholds : bool, default=False
+        Divide each neuron's input weights by its threshold and set every
+        threshold to 1: the same network, spike for spike up to rounding
+        (potentials, resets, lower bounds and lateral inhibition all scale with
+        the threshold), in the form of importers that take one threshold per
+        layer (snntorch, sinabs).
+    dt : float, default=None
+        None writes ``r = tau``: a spike is a pulse of unit area, NIR's
+        continuous-time reading, under which it raises ``v`` by ``w``. A time
+        step ``dt`` (seconds) writes ``r = tau / dt``: a spike is a pulse of
+        height 1 lasting one step, the reading of snntorch's importer (which
+        steps at 1e-4 s). Norse's importer expects ``r = 1`` and scales inputs
+        by ``dt / tau`` itself.
 
     Returns
     -------
@@ -78,30 +101,32 @@ def to_nir(estimator):
     ...     warnings.simplefilter("ignore")
     ...     graph = to_nir(clf)
     >>> sorted(graph.nodes)
-    ['flatten', 'input', 'lif_0', 'lif_1', 'linear_0', 'linear_1', 'output']
+    ['input', 'lif_0', 'lif_1', 'linear_0', 'linear_1', 'output']
     >>> bool((from_nir(graph).predict(X[:20]) == clf.predict(X[:20])).all())
     True
     """
     nir = _import_nir()
     network = _fitted_network(estimator)
-    width, height, polarities = estimator.sensor_size_
-    shape = np.array([polarities, height, width])
-    nodes = {
-        "input": nir.Input(shape),
-        "flatten": nir.Flatten(input_type={"input": shape}, start_dim=0),
-    }
-    edges = [("input", "flatten")]
-    previous = "flatten"
+    if lateral_inhibition not in ("metadata", "recurrent"):
+        raise ValueError(
+            "lateral_inhibition must be 'metadata' or 'recurrent', got "
+            f"{lateral_inhibition!r}"
+        )
+    nodes = {"input": nir.Input(np.array([network.sizes[0]]))}
+    edges = []
+    previous = "input"
     n_layers = len(network.weights)
     for layer, (w, th, kappa) in enumerate(
         zip(network.weights, network.thresholds, network.kappa, strict=True)
     ):
         n = w.shape[1]
         tau = np.full(n, float(network.tau))
+        if unit_thresholds:
+            w, th = w / th, np.ones(n)
         nodes[f"linear_{layer}"] = nir.Linear(np.ascontiguousarray(w.T))
         nodes[f"lif_{layer}"] = nir.LIF(
             tau=tau,
-            r=tau.copy(),
+            r=tau / (1.0 if dt is None else dt),
             v_leak=np.zeros(n),
             v_threshold=np.array(th, dtype=np.float64),
             v_reset=np.zeros(n),
@@ -113,29 +138,41 @@ def to_nir(estimator):
             },
         )
         edges += [(previous, f"linear_{layer}"), (f"linear_{layer}", f"lif_{layer}")]
+        if lateral_inhibition == "recurrent" and kappa != 0:
+            inhibition = (
+                kappa * np.asarray(th, dtype=np.float64)[:, None] * (1.0 - np.eye(n))
+            )
+            nodes[f"inhibition_{layer}"] = nir.Linear(inhibition)
+            edges += [
+                (f"lif_{layer}", f"inhibition_{layer}"),
+                (f"inhibition_{layer}", f"lif_{layer}"),
+            ]
         previous = f"lif_{layer}"
     nodes["output"] = nir.Output(np.array([network.sizes[-1]]))
     edges.append((previous, "output"))
-    _warn_what_nir_leaves_out(network)
+    _warn_what_nir_leaves_out(network, lateral_inhibition == "recurrent")
     return nir.NIRGraph(
         nodes=nodes,
         edges=edges,
         metadata={
             "spikeclf_estimator": type(estimator).__name__,
             "spikeclf_classes": _storable_classes(estimator.classes_),
+            "spikeclf_sensor_size": np.array(estimator.sensor_size_),
             "spikeclf_n_layers": n_layers,
+            "spikeclf_dt": 0.0 if dt is None else float(dt),
         },
     )
 
 
-def from_nir(graph, *, classes=None, sensor_size=None, extensions=True):
+def from_nir(graph, *, classes=None, sensor_size=None, extensions=True, dt=None):
     """Build a fitted spiking classifier from a NIR graph, for event-driven inference.
 
     Supported: a chain ``Input -> [Flatten] -> (Linear | Affine without bias)
-    -> LIF -> ... -> Output`` of LIF neurons with ``v_leak = 0``, one time
+    -> LIF -> ... -> Output`` of LIF neurons, each LIF layer with or without a
+    recurrent Linear node that is winner-take-all inhibition (see
+    :func:`to_nir`), with ``v_leak = 0``, one time
     constant for the whole network and, without spikeclf's metadata,
-    ``v_reset = 0``. An input spike raises ``v`` by ``w r / tau``, as NIR's
-    equation says for a spike of unit area.
+    ``v_reset = 0``.
 
     Parameters
     ----------
@@ -145,8 +182,9 @@ def from_nir(graph, *, classes=None, sensor_size=None, extensions=True):
         Labels of the output neurons; None means the labels an exported
         spikeclf model stored, else ``0 .. n_outputs - 1``.
     sensor_size : tuple of int, default=None
-        ``(width, height, polarities)``; None means from the Input node's shape
-        ``(polarities, height, width)``, or ``(n_inputs, 1, 1)`` for a flat input.
+        ``(width, height, polarities)``; None means the size a spikeclf export
+        stored, else from the Input node's shape ``(polarities, height, width)``
+        (followed by a Flatten node), or ``(n_inputs, 1, 1)`` for a flat input.
     extensions : bool, default=True
         Whether to read spikeclf's neuron features (lateral inhibition,
         refractory period, subtractive reset, lower bound) from the LIF nodes'
@@ -167,16 +205,24 @@ def from_nir(graph, *, classes=None, sensor_size=None, extensions=True):
     nir = _import_nir()
     if isinstance(graph, str | os.PathLike):
         graph = nir.read(graph)
-    input_shape, chain = _chain_of(graph, nir)
+    if dt is None:
+        dt = float((graph.metadata or {}).get("spikeclf_dt", 0.0)) or 1.0
+    input_shape, chain, loops = _chain_of(graph, nir)
     weights, thresholds, taus, features = [], [], [], []
     n_in = int(np.prod(input_shape))
-    for (name_w, linear), (name_lif, lif) in chain:
+    for ((name_w, linear), (name_lif, lif)), loop in zip(chain, loops, strict=True):
         weight = _check_linear(name_w, linear, nir, n_in)
         th, tau, scale = _check_lif(name_lif, lif, weight.shape[0], nir)
-        weights.append(np.ascontiguousarray((weight * scale[:, None]).T))
+        weights.append(np.ascontiguousarray((weight * (scale * dt)[:, None]).T))
         thresholds.append(th)
         taus.append(tau)
-        features.append(_neuron_features(name_lif, lif, extensions))
+        kappa, *rest = _neuron_features(name_lif, lif, extensions)
+        if loop is not None:
+            # The loop's value, unless spikeclf's exact one is in the metadata.
+            kappa_of_loop = _kappa_of_loop(*loop, th, scale * dt)
+            if not (extensions and "spikeclf_lateral_inhibition" in lif.metadata):
+                kappa = kappa_of_loop
+        features.append((kappa, *rest))
         n_in = weight.shape[0]
     if len(set(taus)) != 1:
         raise ValueError(
@@ -184,6 +230,8 @@ def from_nir(graph, *, classes=None, sensor_size=None, extensions=True):
             "for the whole network"
         )
     network = _network_of(weights, thresholds, taus[0], features)
+    if sensor_size is None:
+        sensor_size = (graph.metadata or {}).get("spikeclf_sensor_size")
     sensor_size = _sensor_size_of(input_shape, sensor_size)
     classes = _classes_of(graph, classes, network.sizes[-1])
     estimator = SpikingMLPClassifier(
@@ -212,10 +260,12 @@ def _fitted_network(estimator):
     return estimator.network_
 
 
-def _warn_what_nir_leaves_out(network):
+def _warn_what_nir_leaves_out(network, recurrent):
     missing = []
     wta = [layer for layer, k in enumerate(network.kappa) if k != 0]
-    if wta:
+    if wta and recurrent:
+        missing.append(f"the refractoriness after lateral inhibition (layers {wta})")
+    elif wta:
         missing.append(f"winner-take-all lateral inhibition (layers {wta})")
     if network.refractory > 0:
         missing.append(f"the refractory period ({network.refractory:g} s)")
@@ -243,10 +293,14 @@ def _storable_classes(classes):
 
 
 def _chain_of(graph, nir):
-    """Input shape and the (linear, LIF) node pairs of a feed-forward chain."""
+    """Input shape, the (linear, LIF) node pairs of a feed-forward chain, and the
+    recurrent (name, Linear) node of each LIF that has one (else None)."""
     successors = {}
     for source, target in graph.edges:
         successors.setdefault(source, []).append(target)
+    recurrent = _recurrent_loops(graph, successors, nir)
+    for lif, loop in recurrent.items():
+        successors[lif].remove(loop)
     inputs = [name for name, node in graph.nodes.items() if isinstance(node, nir.Input)]
     if len(inputs) != 1:
         raise ValueError(f"the graph needs exactly one Input node, got {len(inputs)}")
@@ -279,7 +333,51 @@ def _chain_of(graph, nir):
             + ", ".join(f"{n} ({type(graph.nodes[n]).__name__})" for n in names)
         )
     nodes = [(n, graph.nodes[n]) for n in names]
-    return input_shape, list(zip(nodes[::2], nodes[1::2], strict=True))
+    loops = [
+        (recurrent[n], graph.nodes[recurrent[n]]) if n in recurrent else None
+        for n in names[1::2]
+    ]
+    return input_shape, list(zip(nodes[::2], nodes[1::2], strict=True)), loops
+
+
+def _recurrent_loops(graph, successors, nir):
+    """LIF -> Linear -> same LIF loops: {LIF name: Linear name}."""
+    loops = {}
+    for name, node in graph.nodes.items():
+        if not isinstance(node, nir.LIF):
+            continue
+        for target in successors.get(name, []):
+            if successors.get(target) == [name] and isinstance(
+                graph.nodes[target], nir.Linear
+            ):
+                loops[name] = target
+    return loops
+
+
+def _kappa_of_loop(name, node, th, scale):
+    """The winner-take-all strength a recurrent Linear node stands for, or raise.
+
+    spikeclf's inhibition: a spike of neuron i adds kappa * V_th[j] to every
+    other neuron j, i.e. w[j, i] * scale[j] = kappa * th[j] off the diagonal.
+    """
+    w = np.asarray(node.weight, dtype=np.float64)
+    n = len(th)
+    if w.shape != (n, n) or np.any(np.diag(w) != 0):
+        raise ValueError(
+            f"node {name!r}: spikeclf simulates a recurrent connection only as "
+            "winner-take-all inhibition (square, zero diagonal)"
+        )
+    if n == 1:
+        return 0.0
+    relative = (w * scale[:, None] / th[:, None])[~np.eye(n, dtype=bool)]
+    kappa = float(relative.mean())
+    if not (np.allclose(relative, kappa, rtol=1e-9, atol=0) and -1 <= kappa <= 0):
+        raise ValueError(
+            f"node {name!r}: spikeclf simulates a recurrent connection only as "
+            "winner-take-all inhibition, w[j, i] = kappa * v_threshold[j] with one "
+            "kappa in [-1, 0] for the layer"
+        )
+    return kappa
 
 
 def _check_linear(name, node, nir, n_in):

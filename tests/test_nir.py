@@ -25,10 +25,14 @@ def fitted(digits, **params):
     return SpikingMLPClassifier(**params).fit(X, y)
 
 
-def export(clf):
+def export_with(clf, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NIRExportWarning)
-        return to_nir(clf)
+        return to_nir(clf, **options)
+
+
+def export(clf):
+    return export_with(clf)
 
 
 def outputs(clf, X):
@@ -63,6 +67,76 @@ def test_round_trip_through_a_file_gives_identical_spike_counts(
     assert imported.sensor_size_ == clf.sensor_size_
 
 
+def test_unit_thresholds_give_the_same_spikes(digits):
+    clf = fitted(digits)
+    graph = export_with(clf, unit_thresholds=True)
+    assert np.all(graph.nodes["lif_0"].v_threshold == 1.0)
+    imported = from_nir(graph)
+    np.testing.assert_allclose(
+        imported.coefs_[0], clf.coefs_[0] / clf.thresholds_[0], rtol=1e-15
+    )
+    X_test = digits[2]
+    counts, v = outputs(clf, X_test)
+    counts_unit, v_unit = outputs(imported, X_test)
+    assert counts.sum() > 0
+    # Equal up to rounding: a potential that lands exactly on its threshold in one
+    # network may land a hair below it in the other; none did on these samples.
+    np.testing.assert_array_equal(counts_unit, counts)
+    np.testing.assert_allclose(v_unit, v / clf.thresholds_[-1], atol=1e-9)
+
+
+def test_time_step_convention_of_r(digits):
+    clf = fitted(digits)
+    graph = export_with(clf, dt=1e-4)
+    np.testing.assert_allclose(graph.nodes["lif_0"].r, clf.tau / 1e-4)
+    X_test = digits[2]
+    counts, _ = outputs(clf, X_test)
+    np.testing.assert_array_equal(outputs(from_nir(graph), X_test)[0], counts)
+    graph.metadata = {}  # a foreign graph: the step must be given
+    foreign = from_nir(graph, dt=1e-4, sensor_size=(8, 8, 1))
+    np.testing.assert_array_equal(outputs(foreign, X_test)[0], counts)
+    assert np.allclose(from_nir(graph).coefs_[0], clf.coefs_[0] / 1e-4)
+
+
+def test_recurrent_inhibition_is_nirs_form_of_the_wta(digits, tmp_path):
+    clf = fitted(digits, refractory=0.0)
+    graph = export_with(clf, lateral_inhibition="recurrent")
+    loop = graph.nodes["inhibition_0"].weight
+    th = clf.thresholds_[0]
+    np.testing.assert_allclose(loop[1, 0], -0.4 * th[1])
+    assert np.all(np.diag(loop) == 0)
+    assert ("lif_0", "inhibition_0") in graph.edges
+    nir.write(tmp_path / "m.nir", graph)
+    X_test = digits[2]
+    counts, _ = outputs(clf, X_test)
+    # With spikeclf's metadata: exact. As NIR defines it (the loop carries the
+    # inhibition, reset to 0, no lower bound): the kappa read off the loop.
+    np.testing.assert_array_equal(
+        outputs(from_nir(tmp_path / "m.nir"), X_test)[0], counts
+    )
+    plain = from_nir(tmp_path / "m.nir", extensions=False)
+    np.testing.assert_allclose(plain.network_.kappa, clf.network_.kappa, rtol=1e-12)
+    no_loop = from_nir(export(clf), extensions=False)
+    assert list(no_loop.network_.kappa) == [0.0, 0.0]
+    # The loop is what keeps the accuracy where NIR cannot say "winner-take-all".
+    y_test = digits[3]
+    assert plain.score(X_test, y_test) > no_loop.score(X_test, y_test) + 0.1
+
+
+def test_other_recurrent_connections_are_refused():
+    graph, _ = hand_made_graph()
+    lif_name = [n for n, node in graph.nodes.items() if isinstance(node, nir.LIF)][0]
+    graph.nodes["loop"] = nir.Linear(
+        np.array([[0, -0.1, -0.2], [-0.1, 0, -0.1], [-0.1, -0.1, 0.0]])
+    )
+    graph.edges += [(lif_name, "loop"), ("loop", lif_name)]
+    with pytest.raises(ValueError, match="one kappa in"):
+        from_nir(graph)
+    graph.nodes["loop"] = nir.Linear(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="zero diagonal"):
+        from_nir(graph)
+
+
 def test_string_labels_survive_the_file(digits, tmp_path):
     X, y, X_test, _ = digits
     labels = np.array(
@@ -88,7 +162,8 @@ def test_graph_passes_nirs_own_checks(digits, tmp_path):
     np.testing.assert_array_equal(lif.v_threshold, clf.thresholds_[0])
     np.testing.assert_array_equal(read.nodes["linear_0"].weight, clf.coefs_[0].T)
     np.testing.assert_array_equal(lif.r, lif.tau)  # a spike of weight w adds w
-    assert tuple(read.nodes["input"].input_type["input"]) == (1, 8, 8)
+    assert tuple(read.nodes["input"].input_type["input"]) == (64,)
+    assert tuple(read.metadata["spikeclf_sensor_size"]) == (8, 8, 1)
 
 
 def test_export_warns_about_what_nir_leaves_out(digits):
@@ -147,6 +222,35 @@ def hand_made_graph(r_over_tau=1.0, bias=None, v_leak=0.0, tau=(0.02, 0.02)):
         first, lif(3, tau[0]), nir.Linear(w1), lif(2, tau[1])
     )
     return graph, (w0, w1)
+
+
+def test_import_of_an_input_with_a_shape_and_a_flatten_node():
+    rng = np.random.default_rng(1)
+    shape = np.array([2, 3, 4])  # (polarities, height, width)
+    w = rng.uniform(0, 1, (5, 24))
+    lif = nir.LIF(
+        tau=np.full(5, 0.02),
+        r=np.full(5, 0.02),
+        v_leak=np.zeros(5),
+        v_threshold=np.full(5, 0.9),
+    )
+    graph = nir.NIRGraph.from_list(
+        nir.Input(shape), nir.Flatten({"input": shape}, start_dim=0), nir.Linear(w), lif
+    )
+    clf = from_nir(graph)
+    assert clf.sensor_size_ == (4, 3, 2)
+    np.testing.assert_array_equal(clf.coefs_[0], w.T)
+    # Event (x=1, y=2, p=1) is element [1, 2, 1] of the (2, 3, 4) input.
+    one = make_events(x=[1] * 5, y=[2] * 5, t=np.arange(5) * 10, p=[1] * 5)
+    counts, _ = outputs(clf, [one])
+    assert counts.sum() > 0
+    np.testing.assert_array_equal(counts[0] > 0, w[:, 1 + 4 * (2 + 3 * 1)] >= 0.9 / 5)
+    with pytest.raises(ValueError, match="needs a Flatten"):
+        from_nir(
+            nir.NIRGraph.from_list(
+                nir.Input(shape), nir.Linear(w), lif, type_check=False
+            )
+        )
 
 
 def test_import_of_a_foreign_graph_scales_by_r_over_tau():
