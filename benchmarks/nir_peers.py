@@ -3,8 +3,8 @@
 Trains a 64-100-10 network on the built-in digits without refractory period
 (which NIR cannot express), exports it with :func:`spikeclf.nir.to_nir`, its
 lateral inhibition as recurrent connections (``--no-wta``: a network without
-lateral inhibition, plain LIF layers), imports it in snntorch and norse, runs the 1 s test
-streams there in time steps of ``--dt`` (events binned into steps), and
+lateral inhibition, plain LIF layers), imports it in snntorch and norse, runs
+the 1 s test streams there in time steps of ``--dt`` (events binned), and
 compares their output spike counts and predictions with spikeclf's event-driven
 simulation of the same graph as NIR defines it (``from_nir(extensions=False)``).
 
