@@ -183,16 +183,31 @@ def _build_parser():
     cost = commands.add_parser(
         "compare-cost",
         help="accuracy against operations: SNN against the frame ANN on N-MNIST "
-        "(the paper's Figure 6)",
+        "(the paper's Figure 6), or against an MLP on MNIST images",
         description="Score a spiking network and an MLP on 30 ms frames on the N-MNIST "
-        "test streams as they unfold; write the accuracy against operations and time "
-        "as a CSV and a figure, and print the operations each needs.",
+        "test streams as they unfold (--dataset mnist: the SNN on the 1 s Poisson "
+        "streams cut at 10 ms to 1 s, an MLP of the same shape on the images); write "
+        "the accuracy against operations and time as a CSV and a figure, and print "
+        "the operations each needs.",
     )
-    cost.add_argument("--data-home", help="data folder holding NMNIST/")
-    cost.add_argument("--snn", help="trained SpikingMLPClassifier (joblib); default: "
-                      "train (34x34x2)-200-10 for --epochs")  # fmt: skip
-    cost.add_argument("--ann", help="trained FrameANNClassifier (joblib); default: "
-                      "train (34x34x2)-200-10 on the frames")  # fmt: skip
+    cost.add_argument(
+        "--dataset",
+        choices=("nmnist", "mnist", "digits"),
+        default="nmnist",
+        help="nmnist (default): event streams, frame ANN; mnist: permutation-"
+        "invariant MNIST, MLP on the image; digits: the same on the built-in digits",
+    )
+    cost.add_argument("--data-home", help="data folder holding NMNIST/ or mnist/")
+    cost.add_argument("--snn", help="trained SpikingMLPClassifier (joblib; for mnist "
+                      "from `spikeclf train --dataset pi-mnist`, seed 0); default: "
+                      "train one with --hidden units for --epochs")  # fmt: skip
+    cost.add_argument("--ann", help="trained FrameANNClassifier (nmnist) or "
+                      "MLPClassifier (mnist) (joblib); default: train one of the "
+                      "SNN's shape")  # fmt: skip
+    cost.add_argument(
+        "--hidden", type=int, nargs="+", help="hidden units of what is trained "
+        "(default 200 for nmnist, 800 for mnist, 100 for digits)",
+    )  # fmt: skip
     cost.add_argument(
         "--epochs", type=int, default=10, help="epochs of what is trained"
     )
@@ -268,25 +283,9 @@ def _make_nmnist(args):
 
 
 def _compare_cost(args):
-    from ._ann import FrameANNClassifier
-    from .cost import cost_comparison, operations_to_reach, plot_cost_comparison
-    from .experiments import default_classifier, load_task, train_on_event_streams
+    from .cost import operations_to_reach, plot_cost_comparison
 
-    task = load_task("nmnist", args.data_home, limit=args.limit)
-    if args.snn:
-        snn = joblib.load(args.snn)
-    else:
-        snn = default_classifier("nmnist", (200,), "sgd", args.seed, args.verbose)
-        train_on_event_streams(
-            task, snn, epochs=args.epochs, random_state=args.seed, log=print
-        )
-    if args.ann:
-        ann = joblib.load(args.ann)
-    else:
-        ann = FrameANNClassifier(
-            max_iter=args.epochs, random_state=args.seed, verbose=args.verbose
-        ).fit(task.X_train, task.y_train)
-    result = cost_comparison(snn, ann, task.X_test, task.y_test)
+    result = (_event_cost if args.dataset == "nmnist" else _image_cost)(args)
     names = list(result)
     np.savetxt(
         args.csv,
@@ -295,13 +294,17 @@ def _compare_cost(args):
         header=",".join(names),
         comments="",
     )
-    print("  ms  SNN %   synops   ANN %  frame %     MACs")
+    frames = "ann_frame_accuracy" in result
+    print(
+        "  ms  SNN %   synops   ANN %" + ("  frame %" if frames else "") + "     MACs"
+    )
     for i, t in enumerate(result["time"]):
         row = {name: values[i] for name, values in result.items()}
+        frame = f" {100 * row['ann_frame_accuracy']:8.2f}" if frames else ""
         print(
             f"{1e3 * t:4.0f} {100 * row['snn_accuracy']:6.2f} "
-            f"{row['snn_operations']:8.3g} {100 * row['ann_accuracy']:7.2f} "
-            f"{100 * row['ann_frame_accuracy']:8.2f} {row['ann_operations']:8.3g}"
+            f"{row['snn_operations']:8.3g} {100 * row['ann_accuracy']:7.2f}"
+            f"{frame} {row['ann_operations']:8.3g}"
         )
     target = min(result["snn_accuracy"].max(), result["ann_accuracy"].max())
     snn_ops = operations_to_reach(
@@ -321,6 +324,65 @@ def _compare_cost(args):
     except ImportError:
         print("matplotlib is not installed: no figure")
     return 0
+
+
+def _event_cost(args):
+    """N-MNIST: the SNN against the frame ANN on the test streams."""
+    from ._ann import FrameANNClassifier
+    from .cost import cost_comparison
+    from .experiments import load_task, train_on_event_streams
+
+    task = load_task("nmnist", args.data_home, limit=args.limit)
+    snn = _cost_snn(args, task, (200,), train_on_event_streams)
+    if args.ann:
+        ann = joblib.load(args.ann)
+    else:
+        ann = FrameANNClassifier(
+            snn.hidden_layer_sizes,
+            max_iter=args.epochs,
+            random_state=args.seed,
+            verbose=args.verbose,
+        ).fit(task.X_train, task.y_train)
+    return cost_comparison(snn, ann, task.X_test, task.y_test)
+
+
+def _image_cost(args):
+    """Images: the SNN on their Poisson streams against an MLP on the pixels."""
+    from sklearn.neural_network import MLPClassifier
+
+    from .cost import image_cost_comparison
+    from .experiments import encode_test_set, load_task, train_on_images
+
+    name = "pi-mnist" if args.dataset == "mnist" else "digits"
+    task = load_task(name, args.data_home, limit=args.limit)
+    default = (800,) if args.dataset == "mnist" else (100,)
+    snn = _cost_snn(args, task, default, train_on_images)
+    scale = float(task.X_train.max())
+    features = task.X_train.reshape(len(task.X_train), -1) / scale
+    if args.ann:
+        mlp = joblib.load(args.ann)
+    else:
+        mlp = MLPClassifier(
+            snn.hidden_layer_sizes,
+            max_iter=args.epochs,
+            random_state=args.seed,
+            verbose=args.verbose > 1,
+        ).fit(features, task.y_train)
+    X = encode_test_set(task, random_state=args.seed)  # what `train` scored
+    test_features = task.X_test.reshape(len(task.X_test), -1) / scale
+    return image_cost_comparison(snn, mlp, X, test_features, task.y_test)
+
+
+def _cost_snn(args, task, default_hidden, train):
+    """The SNN of compare-cost: loaded from --snn, or trained for --epochs."""
+    from .experiments import default_classifier
+
+    if args.snn:
+        return joblib.load(args.snn)
+    hidden = tuple(args.hidden) if args.hidden else default_hidden
+    snn = default_classifier(task.name, hidden, "sgd", args.seed, args.verbose)
+    train(task, snn, epochs=args.epochs, random_state=args.seed, log=print)
+    return snn
 
 
 def _classifier(args):

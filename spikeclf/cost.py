@@ -1,4 +1,4 @@
-"""Accuracy against operations: a spiking network against the frame ANN (Figure 6).
+"""Accuracy against operations: a spiking network against an ANN (Figure 6).
 
 An SNN's cost is its synaptic operations (one weight added to one membrane
 potential), counted by the simulator event by event; an ANN's is its
@@ -11,7 +11,16 @@ import numpy as np
 
 from .events import _as_stream_list
 
-__all__ = ["cost_comparison", "operations_to_reach", "plot_cost_comparison"]
+__all__ = [
+    "cost_comparison",
+    "image_cost_comparison",
+    "mlp_macs",
+    "operations_to_reach",
+    "plot_cost_comparison",
+]
+
+#: Where the static-image comparison cuts the SNN's test presentations (s).
+IMAGE_CUT_TIMES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 def cost_comparison(snn, ann, X, y):
@@ -50,24 +59,84 @@ def cost_comparison(snn, ann, X, y):
     streams = _as_stream_list(X)
     y = np.asarray(y)
     time = ann.frame_duration * np.arange(1, ann.n_frames + 1)
-    snn_accuracy, snn_operations, snn_inhibitions = [], [], []
-    for stop in time:
-        cut = [s[: np.searchsorted(s["t"], stop * 1e6, side="left")] for s in streams]
-        snn_accuracy.append(np.mean(snn.predict(cut) == y))
-        synops, inhibitions = snn.synaptic_operations(cut)
-        snn_operations.append(synops.sum(axis=1).mean())
-        snn_inhibitions.append(inhibitions.sum(axis=1).mean())
     proba = ann.frame_proba(streams)  # one pass over the frames for both curves
     return {
-        "time": time,
-        "snn_accuracy": np.array(snn_accuracy),
-        "snn_operations": np.array(snn_operations),
-        "snn_inhibitions": np.array(snn_inhibitions),
+        **_unfolding(snn, streams, y, time),
         "ann_accuracy": ann.staged_accuracy(streams, y, frame_proba=proba),
         "ann_frame_accuracy": ann.staged_accuracy(
             streams, y, single_frames=True, frame_proba=proba
         ),
         "ann_operations": ann.macs_per_frame_ * np.arange(1, ann.n_frames + 1),
+    }
+
+
+def image_cost_comparison(snn, mlp, X, features, y, times=IMAGE_CUT_TIMES):
+    """The same comparison for static images: an SNN on their event streams cut at
+    ``times``, against an MLP that sees each image once.
+
+    Parameters
+    ----------
+    snn : fitted SpikingMLPClassifier
+    mlp : fitted sklearn.neural_network.MLPClassifier
+        On ``features``; its cost is one forward pass, :func:`mlp_macs`.
+    X : list of event streams
+        The images encoded as the SNN was trained (for example by
+        :func:`spikeclf.experiments.encode_test_set`).
+    features : ndarray of shape (n_samples, n_features)
+        The same images as the MLP takes them.
+    y : array-like of shape (n_samples,)
+    times : sequence of float, default=IMAGE_CUT_TIMES
+        Seconds at which the streams are cut.
+
+    Returns
+    -------
+    result : dict of ndarray, each of shape (len(times),)
+        ``time``, ``snn_accuracy``, ``snn_operations``, ``snn_inhibitions`` as in
+        :func:`cost_comparison`; ``ann_accuracy`` and ``ann_operations`` are the
+        MLP's, the same at every time.
+
+    Examples
+    --------
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from spikeclf import PoissonEncoder, SpikingMLPClassifier
+    >>> from spikeclf.cost import image_cost_comparison
+    >>> from sklearn.datasets import load_digits
+    >>> images, y = load_digits(return_X_y=True)
+    >>> X = PoissonEncoder(duration=0.1, random_state=0).fit_transform(images)
+    >>> snn = SpikingMLPClassifier((50,), max_iter=2, random_state=0).fit(X, y)
+    >>> mlp = MLPClassifier((50,), max_iter=50, random_state=0).fit(images / 16, y)
+    >>> result = image_cost_comparison(snn, mlp, X, images / 16, y, times=(0.05, 0.1))
+    >>> result["ann_operations"].tolist()
+    [3700, 3700]
+    """
+    streams = _as_stream_list(X)
+    y = np.asarray(y)
+    result = _unfolding(snn, streams, y, np.asarray(times, dtype=float))
+    n = len(times)
+    result["ann_accuracy"] = np.full(n, mlp.score(features, y))
+    result["ann_operations"] = np.full(n, mlp_macs(mlp))
+    return result
+
+
+def mlp_macs(mlp):
+    """Multiply-accumulates of one forward pass: inputs x outputs per layer."""
+    return int(sum(w.size for w in mlp.coefs_))
+
+
+def _unfolding(snn, streams, y, times):
+    """The SNN's accuracy and operations on the streams cut at each of ``times``."""
+    accuracy, operations, inhibitions = [], [], []
+    for stop in times:
+        cut = [s[: np.searchsorted(s["t"], stop * 1e6, side="left")] for s in streams]
+        accuracy.append(np.mean(snn.predict(cut) == y))
+        synops, inhibited = snn.synaptic_operations(cut)
+        operations.append(synops.sum(axis=1).mean())
+        inhibitions.append(inhibited.sum(axis=1).mean())
+    return {
+        "time": times,
+        "snn_accuracy": np.array(accuracy),
+        "snn_operations": np.array(operations),
+        "snn_inhibitions": np.array(inhibitions),
     }
 
 
@@ -104,12 +173,17 @@ def plot_cost_comparison(result, path=None):
     fig, (ops, time) = plt.subplots(1, 2, figsize=(9, 3.4))
     ms = 1e3 * result["time"]
     snn, ann = 100 * result["snn_accuracy"], 100 * result["ann_accuracy"]
+    frames = "ann_frame_accuracy" in result
+    label = "ANN, summed frames" if frames else "ANN, one pass on the image"
     ops.semilogx(result["snn_operations"], snn, "o-", label="SNN")
-    ops.semilogx(result["ann_operations"], ann, "s-", label="ANN, summed frames")
+    ops.semilogx(result["ann_operations"], ann, "s-" if frames else "s", label=label)
     ops.set(xlabel="operations per sample", ylabel="test accuracy (%)")
     time.plot(ms, snn, "o-", label="SNN")
-    time.plot(ms, ann, "s-", label="ANN, summed frames")
-    time.plot(ms, 100 * result["ann_frame_accuracy"], "^:", label="ANN, one frame")
+    time.plot(ms, ann, "s-" if frames else "--", label=label)
+    if frames:
+        time.plot(ms, 100 * result["ann_frame_accuracy"], "^:", label="ANN, one frame")
+    else:
+        time.set_xscale("log")
     time.set(xlabel="time (ms)", ylabel="test accuracy (%)")
     for ax in (ops, time):
         ax.legend(loc="lower right")

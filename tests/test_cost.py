@@ -96,3 +96,37 @@ def test_compare_cost_command(mnist_home, tmp_path, capsys):
     assert "to reach" in out and "times the SNN's" in out
     table = np.genfromtxt(csv, delimiter=",", names=True)
     assert len(table) == 10 and "snn_operations" in table.dtype.names
+
+
+def test_image_cost_comparison_and_command(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    from spikeclf import PoissonEncoder, SpikingMLPClassifier
+    from spikeclf.cost import image_cost_comparison, mlp_macs
+
+    images, y = load_digits(return_X_y=True)
+    X = PoissonEncoder(duration=0.2, random_state=0).fit_transform(images)
+    snn = SpikingMLPClassifier((40,), max_iter=3, random_state=0).fit(
+        X[:1200], y[:1200]
+    )
+    mlp = MLPClassifier((40,), max_iter=100, random_state=0).fit(images / 16, y)
+    assert mlp_macs(mlp) == 64 * 40 + 40 * 10
+    result = image_cost_comparison(
+        snn, mlp, X[1200:], images[1200:] / 16, y[1200:], times=(0.02, 0.1, 0.2)
+    )
+    assert np.all(np.diff(result["snn_operations"]) > 0)
+    assert result["snn_accuracy"][-1] == pytest.approx(snn.score(X[1200:], y[1200:]))
+    assert np.all(result["ann_accuracy"] == mlp.score(images[1200:] / 16, y[1200:]))
+    assert np.all(result["ann_operations"] == 2960)
+
+    csv = tmp_path / "cost.csv"
+    args = ["compare-cost", "--dataset", "digits", "--epochs", "2", "--csv", str(csv)]
+    assert main([*args, "--figure", str(tmp_path / "cost.png")]) == 0
+    out = capsys.readouterr().out
+    assert "times the SNN's" in out and "frame %" not in out
+    table = np.genfromtxt(csv, delimiter=",", names=True)
+    assert len(table) == 7 and set(table.dtype.names) == {
+        "time", "snn_accuracy", "snn_operations", "snn_inhibitions", "ann_accuracy",
+        "ann_operations",
+    }  # fmt: skip
