@@ -205,25 +205,12 @@ def from_nir(graph, *, classes=None, sensor_size=None, extensions=True, dt=None)
     nir = _import_nir()
     if isinstance(graph, str | os.PathLike):
         graph = nir.read(graph)
-    if dt is None:
+    if dt is None:  # a spikeclf export stores its dt, 0 for none
         dt = float((graph.metadata or {}).get("spikeclf_dt", 0.0)) or 1.0
     input_shape, chain, loops = _chain_of(graph, nir)
-    weights, thresholds, taus, features = [], [], [], []
-    n_in = int(np.prod(input_shape))
-    for ((name_w, linear), (name_lif, lif)), loop in zip(chain, loops, strict=True):
-        weight = _check_linear(name_w, linear, nir, n_in)
-        th, tau, scale = _check_lif(name_lif, lif, weight.shape[0], nir)
-        weights.append(np.ascontiguousarray((weight * (scale * dt)[:, None]).T))
-        thresholds.append(th)
-        taus.append(tau)
-        kappa, *rest = _neuron_features(name_lif, lif, extensions)
-        if loop is not None:
-            # The loop's value, unless spikeclf's exact one is in the metadata.
-            kappa_of_loop = _kappa_of_loop(*loop, th, scale * dt)
-            if not (extensions and "spikeclf_lateral_inhibition" in lif.metadata):
-                kappa = kappa_of_loop
-        features.append((kappa, *rest))
-        n_in = weight.shape[0]
+    weights, thresholds, taus, features = _read_layers(
+        chain, loops, int(np.prod(input_shape)), extensions, dt, nir
+    )
     if len(set(taus)) != 1:
         raise ValueError(
             f"the LIF layers have time constants {taus}: spikeclf needs one tau "
@@ -248,6 +235,26 @@ def from_nir(graph, *, classes=None, sensor_size=None, extensions=True, dt=None)
         for th, th0 in zip(thresholds, estimator._initial_thresholds, strict=True)
     ]
     return estimator
+
+
+def _read_layers(chain, loops, n_in, extensions, dt, nir):
+    """Weights (n_in, n_out), thresholds, tau and neuron features of each layer."""
+    weights, thresholds, taus, features = [], [], [], []
+    for ((name_w, linear), (name_lif, lif)), loop in zip(chain, loops, strict=True):
+        weight = _check_linear(name_w, linear, nir, n_in)
+        th, tau, scale = _check_lif(name_lif, lif, weight.shape[0], nir)
+        weights.append(np.ascontiguousarray((weight * (scale * dt)[:, None]).T))
+        thresholds.append(th)
+        taus.append(tau)
+        kappa, *rest = _neuron_features(name_lif, lif, extensions)
+        if loop is not None:
+            # The loop's value, unless spikeclf's exact one is in the metadata.
+            kappa_of_loop = _kappa_of_loop(*loop, th, scale * dt)
+            if not (extensions and "spikeclf_lateral_inhibition" in lif.metadata):
+                kappa = kappa_of_loop
+        features.append((kappa, *rest))
+        n_in = weight.shape[0]
+    return weights, thresholds, taus, features
 
 
 def _fitted_network(estimator):
