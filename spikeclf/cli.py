@@ -311,7 +311,7 @@ def _compare_cost(args):
         result["snn_accuracy"], result["snn_operations"], target
     )
     ann_ops = operations_to_reach(
-        result["ann_accuracy"], result["ann_operations"], target
+        result["ann_accuracy"], result["ann_operations"], target, interpolate=False
     )
     print(
         f"to reach {100 * target:.2f} %: SNN {snn_ops:.3g} synaptic operations, ANN "

@@ -140,17 +140,21 @@ def _unfolding(snn, streams, y, times):
     }
 
 
-def operations_to_reach(accuracy, operations, target):
-    """Operations at which ``accuracy`` first reaches ``target``, interpolated.
+def operations_to_reach(accuracy, operations, target, interpolate=True):
+    """Operations at which ``accuracy`` first reaches ``target``.
 
-    Linear interpolation between the two points around the first crossing (from
-    zero operations at zero accuracy before the first point); NaN if never.
+    ``interpolate``: linearly between the two points around the first crossing
+    (from zero operations at zero accuracy before the first point), for an SNN,
+    which can stop after any event; otherwise the first point that reaches it,
+    for an ANN, which cannot stop within a forward pass. NaN if never.
 
     Examples
     --------
     >>> from spikeclf.cost import operations_to_reach
     >>> operations_to_reach([0.5, 0.9, 0.95], [100, 200, 300], 0.8)
     175.0
+    >>> operations_to_reach([0.5, 0.9, 0.95], [100, 200, 300], 0.8, interpolate=False)
+    200.0
     """
     accuracy = np.concatenate([[0.0], np.asarray(accuracy, dtype=float)])
     operations = np.concatenate([[0.0], np.asarray(operations, dtype=float)])
@@ -158,8 +162,8 @@ def operations_to_reach(accuracy, operations, target):
     if above.size == 0:
         return float("nan")
     k = above[0]
-    if k == 0:
-        return 0.0
+    if k == 0 or not interpolate:
+        return float(operations[k])
     share = (target - accuracy[k - 1]) / (accuracy[k] - accuracy[k - 1])
     return float(operations[k - 1] + share * (operations[k] - operations[k - 1]))
 

@@ -63,6 +63,9 @@ def test_operations_to_reach():
     assert operations_to_reach([0.5, 0.9], [100, 200], 0.9) == 200.0
     assert operations_to_reach([0.5, 0.9], [100, 200], 0.25) == 50.0
     assert np.isnan(operations_to_reach([0.5, 0.9], [100, 200], 0.95))
+    # An ANN cannot stop within a pass: the first point that reaches the target.
+    assert operations_to_reach([0.5, 0.9], [100, 200], 0.25, interpolate=False) == 100
+    assert operations_to_reach([0.5, 0.9], [100, 200], 0.6, interpolate=False) == 200
 
 
 def test_cost_comparison_reads_both_networks_as_the_streams_unfold(digits_100ms):
