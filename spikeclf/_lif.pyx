@@ -38,6 +38,9 @@ cdef extern from "_lif_simd.h" nogil:
     Py_ssize_t spikeclf_inhibit_integrate(
         double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa, double decay, double w_dyn)
+    Py_ssize_t spikeclf_integrate_offset_scaled(
+        double *v, const double *w, const double *offset, const double *th,
+        const double *neg_th, Py_ssize_t n, double decay, double w_dyn)
     Py_ssize_t spikeclf_integrate_each(
         double *v, const double *w, const double *offset, const double *th,
         const double *neg_th, const double *t_out, Py_ssize_t n, double decay, double t,
@@ -106,9 +109,16 @@ cdef void _deliver(
     dt = t - L.last_t_out
     if L.training:
         # Weights carry the offsets of the threshold lower bound, and every neuron
-        # keeps its own t_out.
-        at_threshold = spikeclf_integrate_each(
-            v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+        # keeps its own t_out; one w_dyn serves the layer when nobody is
+        # refractory, or in a WTA layer, where every spike sets every t_out (the
+        # per-neuron loop was 80 % of a training epoch in the profile).
+        if dt >= L.t_ref or L.kappa != 0.0:
+            w_dyn = (dt / L.t_ref) * (dt / L.t_ref) if dt < L.t_ref else 1.0
+            at_threshold = spikeclf_integrate_offset_scaled(
+                v, w, L.offset, th, L.neg_th, n, decay, w_dyn)
+        else:
+            at_threshold = spikeclf_integrate_each(
+                v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
     elif L.pending >= 0:
         # The inhibition left by the last spike of this WTA layer, in the same pass.
         w_dyn = (dt / L.t_ref) * (dt / L.t_ref) if dt < L.t_ref else 1.0

@@ -79,6 +79,24 @@ SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_each(
     return at_threshold;
 }
 
+/* The same with offsets and one dynamic weight for every neuron: training, when
+ * every neuron's t_out is the layer's latest (a WTA layer) or nobody is
+ * refractory (w_dyn = 1, and (w + offset) * 1.0 is exact): the result is
+ * spikeclf_integrate_each's, bit for bit, without its per-neuron division. */
+SPIKECLF_VECTOR static ptrdiff_t spikeclf_integrate_offset_scaled(
+    double *v, const double *w, const double *offset, const double *th,
+    const double *neg_th, ptrdiff_t n, double decay, double w_dyn)
+{
+    ptrdiff_t at_threshold = 0;
+#pragma omp simd reduction(+ : at_threshold)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double vi = spikeclf_bound(v[i] * decay + (w[i] + offset[i]) * w_dyn, neg_th[i]);
+        v[i] = vi;
+        at_threshold += vi >= th[i];
+    }
+    return at_threshold;
+}
+
 /* Lateral inhibition from neuron `winner`: v[i] = max(v[i] + kappa * th[i], -th[i])
  * for every other neuron. Returns the number of neurons at threshold. */
 SPIKECLF_VECTOR static ptrdiff_t spikeclf_inhibit(double *v, const double *th,
