@@ -46,6 +46,7 @@ print(f"wrote {args.output} and {recurrent}; export warning: {caught[0].message}
 
 X = encode_test_set(task)
 
+
 def without(feature):
     """The model read back from the file, with one neuron feature switched off."""
     model = from_nir(args.output).set_params(n_jobs=2)

@@ -334,15 +334,7 @@ def _event_cost(args):
 
     task = load_task("nmnist", args.data_home, limit=args.limit)
     snn = _cost_snn(args, task, (200,), train_on_event_streams)
-    if args.ann:
-        ann = joblib.load(args.ann)
-    else:
-        ann = FrameANNClassifier(
-            snn.hidden_layer_sizes,
-            max_iter=args.epochs,
-            random_state=args.seed,
-            verbose=args.verbose,
-        ).fit(task.X_train, task.y_train)
+    ann = _cost_ann(args, snn, FrameANNClassifier, task.X_train, task.y_train)
     return cost_comparison(snn, ann, task.X_test, task.y_test)
 
 
@@ -359,18 +351,22 @@ def _image_cost(args):
     snn = _cost_snn(args, task, default, train_on_images)
     scale = float(task.X_train.max())
     features = task.X_train.reshape(len(task.X_train), -1) / scale
-    if args.ann:
-        mlp = joblib.load(args.ann)
-    else:
-        mlp = MLPClassifier(
-            snn.hidden_layer_sizes,
-            max_iter=args.epochs,
-            random_state=args.seed,
-            verbose=args.verbose > 1,
-        ).fit(features, task.y_train)
+    mlp = _cost_ann(args, snn, MLPClassifier, features, task.y_train)
     X = encode_test_set(task, random_state=args.seed)  # what `train` scored
     test_features = task.X_test.reshape(len(task.X_test), -1) / scale
     return image_cost_comparison(snn, mlp, X, test_features, task.y_test)
+
+
+def _cost_ann(args, snn, estimator, X, y):
+    """The ANN of compare-cost: loaded from --ann, or one of the SNN's shape fitted."""
+    if args.ann:
+        return joblib.load(args.ann)
+    return estimator(
+        snn.hidden_layer_sizes,
+        max_iter=args.epochs,
+        random_state=args.seed,
+        verbose=bool(args.verbose),
+    ).fit(X, y)
 
 
 def _cost_snn(args, task, default_hidden, train):
