@@ -1,0 +1,66 @@
+"""Speed-up of prediction and of a grid search from n_jobs=1 to n_jobs=2.
+
+A 784-800-10 network (one epoch on 3,000 MNIST digits at 50 ms) simulates 2,000
+test digits at 1 s: the kernel alone (threads over samples) and ``predict``
+(plus validation and packing, single-threaded); then a GridSearchCV of 4
+lateral-inhibition strengths x 2 folds (784-200-10, 2 epochs on the 3,000
+digits) with joblib's default backend. Each pair runs twice, alternating, to
+show the machine's noise. Predictions must be identical::
+
+    python benchmarks/parallel_scaling.py --data-home ../shared/data
+"""
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV
+
+from spikeclf import PoissonEncoder, SpikingMLPClassifier, load_mnist
+from spikeclf.events import check_events
+
+
+def seconds(run):
+    start = time.perf_counter()
+    result = run()
+    return result, time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-home", default=None)
+    args = parser.parse_args(argv)
+    X, y, X_test, _ = load_mnist(args.data_home, download=False)
+    train = PoissonEncoder(duration=0.05, random_state=0).fit_transform(X[:3000])
+    test = PoissonEncoder(duration=1.0, random_state=1).fit(X).transform(X_test[:2000])
+    clf = SpikingMLPClassifier((800,), max_iter=1, sensor_size=(28, 28, 1))
+    clf.set_params(random_state=0).fit(train, y[:3000])
+    packed = check_events(test, (28, 28, 1))
+    search = GridSearchCV(
+        SpikingMLPClassifier(
+            (200,), max_iter=2, sensor_size=(28, 28, 1), random_state=0
+        ),
+        {"lateral_inhibition": [(-k, -1.0) for k in (0.2, 0.4, 0.6, 0.8)]},
+        cv=2,
+    )
+    reference = None
+    for repeat in range(2):
+        for n_jobs in (1, 2):
+            _, simulate_s = seconds(
+                lambda n_jobs=n_jobs: clf.network_.simulate(packed, n_jobs=n_jobs)
+            )
+            clf.set_params(n_jobs=n_jobs)
+            predicted, predict_s = seconds(lambda: clf.predict(test))
+            reference = predicted if reference is None else reference
+            assert np.array_equal(predicted, reference)
+            search.set_params(n_jobs=n_jobs)
+            _, search_s = seconds(lambda: search.fit(train, y[:3000]))
+            print(
+                f"run {repeat + 1}, n_jobs={n_jobs}: simulate {simulate_s:.2f} s, "
+                f"predict {predict_s:.2f} s, grid search {search_s:.2f} s",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
