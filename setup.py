@@ -27,7 +27,7 @@ directives = {
 }
 
 # Kernels that simulate samples in parallel threads (cython.parallel.prange).
-OPENMP = {"_lif"}
+OPENMP = {"_conv", "_lif"}
 
 extensions = [
     Extension(

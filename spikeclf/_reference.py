@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["simulate_reference"]
+__all__ = ["simulate_conv_reference", "simulate_reference"]
 
 
 def simulate_reference(
@@ -242,6 +242,274 @@ def simulate_reference(
     out["synops"] = np.array(synops, dtype=np.int64)
     out["inhibitions"] = np.array(inhibitions, dtype=np.int64)
     return out
+
+
+def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
+    """Run a spiking convolutional network on one event stream, event by event.
+
+    Convolution and pooling layers, then fully connected ones, with the neuron
+    of :func:`simulate_reference`, written for clarity: every layer is reduced
+    to the list of ``(neuron, weight)`` targets of each of its inputs and the
+    winner-take-all group of each of its neurons, and every neuron keeps its
+    own potential, last update time and last output time.
+
+    Parameters
+    ----------
+    channels : array-like of int, shape (n_events,)
+        Input of each event, the flat index of ``(c, y, x)`` in `input_shape`:
+        ``x + W * (y + H * c)`` (spikeclf.events packs events this way).
+    times : array-like of float, shape (n_events,)
+        Non-decreasing event times, in the unit of ``tau`` and ``refractory``.
+    input_shape : tuple of int
+        ``(C, H, W)``: channels (polarities), height, width.
+    layers : list of dict
+        From input to output; fully connected layers come last. Keys:
+
+        - ``{"type": "conv", "weights", "thresholds", "tau", "refractory",
+          "kappa"}``: weights of shape ``(C_out, C_in, K, K)``, thresholds of
+          shape ``(C_out,)`` shared by every position of a feature map;
+          stride 1, no padding: output ``(C_out, H - K + 1, W - K + 1)``.
+          Input ``(c, y, x)`` feeds neuron ``(o, y', x')`` with weight
+          ``w[o, c, y - y', x - x']`` when ``0 <= y - y' < K`` and
+          ``0 <= x - x' < K``. ``kappa`` (<= 0, 0 for none): winner-take-all
+          among the ``C_out`` neurons of one position.
+        - ``{"type": "pool", "tau", "refractory"}`` and optionally
+          ``"threshold"`` (default 0.8): 2x2 windows, stride 2, output
+          ``(C, H // 2, W // 2)``; input ``(c, y, x)`` feeds neuron
+          ``(c, y // 2, x // 2)``, if there is one, with weight 1.
+        - ``{"type": "dense", "weights", "thresholds", "tau", "refractory",
+          "kappa"}``: weights of shape ``(n_in, n_out)`` as in
+          :func:`simulate_reference`, input ``k`` the flat index of the
+          previous layer's output.
+
+        Neuron ``(o, y', x')`` of a conv or pool layer has the flat index
+        ``o * H' * W' + y' * W' + x'``: the index of its spikes as inputs of
+        the next layer, in the results and in tie-breaking.
+    t_end : float, optional
+        Time at which the run stops and the state is read; later events are
+        not processed. Default: the last event time (0.0 for no events).
+
+    Returns
+    -------
+    result : dict
+        ``"shapes"``: per layer, its output shape (``(n_out,)`` for dense);
+        ``"spikes"``: per layer, list of ``(time, neuron)`` in firing order;
+        ``"counts"``: per layer, int64 spike counts of the flat neurons;
+        ``"v"``: per layer, flat membrane potentials decayed to `t_end`;
+        ``"synops"``: int64 (n_layers,), one weight added to one membrane
+        potential counts 1; ``"inhibitions"``: int64 (n_layers,), one per
+        neuron inhibited by a lateral inhibition.
+
+    Notes
+    -----
+    For each input event at time ``t`` on input ``k`` of a layer, with targets
+    ``T(k)`` (conv: every feature map at each position whose kernel covers the
+    pixel; pool: one neuron or none; dense: every neuron):
+
+    1. decay every target ``i`` from its own last update:
+       ``V_i <- V_i * exp(-(t - t_last_i) / tau)`` (no decay before its first
+       update), ``t_last_i <- t``;
+    2. ``w_dyn = ((t - t_out_i) / T_ref) ** 2`` if ``t - t_out_i < T_ref``
+       else 1, ``t_out_i`` the time of its last spike or inhibition;
+    3. ``V_i <- V_i + w_ki * w_dyn``, one synaptic operation;
+    4. ``V_i <- max(V_i, -V_th_i)``;
+    5. repeatedly, the target not yet fired on this event with
+       ``V >= V_th`` and the largest ``V / V_th`` (ties: lowest flat index)
+       fires: ``V <- V - V_th``, ``t_out <- t``; if ``kappa != 0`` every
+       other neuron ``j`` of its group (conv: same position, other feature
+       maps; dense: the layer; pool: none) gets
+       ``V_j <- max(V_j + kappa * V_th_j, -V_th_j)`` and ``t_out_j <- t``;
+    6. each output spike is an input event of the next layer at the same time,
+       processed depth-first, in firing order.
+
+    With only dense layers the result equals :func:`simulate_reference`'s,
+    whose layer-wide decay is the per-neuron decay of step 1 when every
+    event updates every neuron.
+    """
+    channels = np.asarray(channels, dtype=np.int64).reshape(-1)
+    times = np.asarray(times, dtype=np.float64).reshape(-1)
+    if channels.shape != times.shape:
+        raise ValueError("channels and times must have the same length")
+    if np.any(np.diff(times) < 0):
+        raise ValueError("times must be non-decreasing")
+    net = [_reference_layer(spec, ly) for ly, spec in enumerate(layers)]
+    shape = tuple(int(s) for s in input_shape)
+    for ly, layer in enumerate(net):
+        shape = layer.connect(shape, ly)
+    n_in = int(np.prod(input_shape))
+    if len(channels) and (channels.min() < 0 or channels.max() >= n_in):
+        raise ValueError("channel index out of range")
+    if t_end is None:
+        t_end = float(times[-1]) if len(times) else 0.0
+    n_layers = len(net)
+    spikes = [[] for _ in range(n_layers)]
+
+    def process_event(ly, k, t):
+        """Deliver one input event (input ``k`` at time ``t``) to layer ``ly``."""
+        layer = net[ly]
+        targets = layer.targets(k)
+        for i, w in targets:
+            # 1. leak since the neuron's own last update
+            layer.advance(i, t)
+            # 2. dynamic weight (refractoriness after own spike or inhibition)
+            dt = t - layer.t_out[i]
+            ratio = dt / layer.refractory if dt < layer.refractory else 1.0
+            # 3. synaptic input, 4. lower bound
+            layer.v[i] = layer.v[i] + w * (ratio * ratio)
+            layer.synops += 1
+            layer.v[i] = max(layer.v[i], -layer.th[i])
+        # 5. firing among the targets: largest V / V_th first, re-checked after
+        # every inhibition, at most once each
+        fired = set()
+        new_spikes = []
+        while True:
+            winner = None
+            for i, _ in targets:  # in increasing flat index
+                if i in fired or layer.v[i] < layer.th[i]:
+                    continue
+                if winner is None or (
+                    layer.v[i] / layer.th[i] > layer.v[winner] / layer.th[winner]
+                ):
+                    winner = i  # strict '>' keeps the lowest index on ties
+            if winner is None:
+                break
+            fired.add(winner)
+            layer.v[winner] = layer.v[winner] - layer.th[winner]
+            layer.t_out[winner] = t
+            spikes[ly].append((t, winner))
+            new_spikes.append(winner)
+            if layer.kappa != 0:
+                for j in layer.group(winner):
+                    layer.advance(j, t)
+                    layer.v[j] = max(
+                        layer.v[j] + layer.kappa * layer.th[j], -layer.th[j]
+                    )
+                    layer.t_out[j] = t
+                    layer.inhibitions += 1
+        # 6. zero-delay, depth-first delivery to the next layer, in firing order
+        if ly + 1 < n_layers:
+            for i in new_spikes:
+                process_event(ly + 1, i, t)
+
+    for c, t in zip(channels, times, strict=True):
+        if t <= t_end:
+            process_event(0, int(c), float(t))
+
+    out = {key: [] for key in ("shapes", "spikes", "counts", "v")}
+    for ly, layer in enumerate(net):
+        v_end = np.zeros(layer.n_out)
+        for i in range(layer.n_out):
+            if layer.t_last[i] is not None:
+                v_end[i] = layer.v[i] * math.exp(-(t_end - layer.t_last[i]) / layer.tau)
+        counts = np.zeros(layer.n_out, dtype=np.int64)
+        for _, i in spikes[ly]:
+            counts[i] += 1
+        out["shapes"].append(layer.shape_out)
+        out["spikes"].append(list(spikes[ly]))
+        out["counts"].append(counts)
+        out["v"].append(v_end)
+    out["synops"] = np.array([layer.synops for layer in net], dtype=np.int64)
+    out["inhibitions"] = np.array([layer.inhibitions for layer in net], dtype=np.int64)
+    return out
+
+
+class _ReferenceLayer:
+    """One layer of :func:`simulate_conv_reference`: its wiring and its neurons."""
+
+    def __init__(self, spec, ly):
+        self.kind = spec["type"]
+        self.tau = float(spec["tau"])
+        self.refractory = float(spec["refractory"])
+        self.kappa = float(spec.get("kappa", 0.0)) if self.kind != "pool" else 0.0
+        if not (self.tau > 0 and self.refractory >= 0 and self.kappa <= 0):
+            raise ValueError(f"layer {ly}: need tau > 0, refractory >= 0, kappa <= 0")
+        if self.kind in ("conv", "dense"):
+            self.w = np.asarray(spec["weights"], dtype=np.float64)
+            self.thresholds = np.asarray(spec["thresholds"], dtype=np.float64)
+        elif self.kind == "pool":
+            self.pool_threshold = float(spec.get("threshold", 0.8))
+        else:
+            raise ValueError(f"layer {ly}: unknown type {self.kind!r}")
+
+    def connect(self, shape_in, ly):
+        """Check the layer against its input shape; make its neurons."""
+        self.shape_in = shape_in
+        n_in = int(np.prod(shape_in))
+        if self.kind != "dense" and len(shape_in) != 3:
+            raise ValueError(f"layer {ly}: {self.kind} after a dense layer")
+        if self.kind == "conv":
+            c_out, c_in, k, k2 = self.w.shape
+            _, h, w = shape_in
+            if c_in != shape_in[0] or k != k2 or k > min(h, w):
+                raise ValueError(f"layer {ly}: conv weights do not fit {shape_in}")
+            if self.thresholds.shape != (c_out,):
+                raise ValueError(f"layer {ly}: need one threshold per feature map")
+            self.shape_out = (c_out, h - k + 1, w - k + 1)
+            # Feature map o shares its threshold: the o-th block of the flat neurons.
+            th = np.repeat(self.thresholds, (h - k + 1) * (w - k + 1))
+        elif self.kind == "pool":
+            c, h, w = shape_in
+            if h < 2 or w < 2:
+                raise ValueError(f"layer {ly}: pool input {shape_in} below 2x2")
+            self.shape_out = (c, h // 2, w // 2)
+            th = np.full(c * (h // 2) * (w // 2), self.pool_threshold)
+        else:
+            if self.w.ndim != 2 or self.w.shape[0] != n_in:
+                raise ValueError(f"layer {ly}: dense weights need {n_in} rows")
+            if self.thresholds.shape != (self.w.shape[1],):
+                raise ValueError(f"layer {ly}: need one threshold per neuron")
+            self.shape_out = (self.w.shape[1],)
+            th = self.thresholds
+        if np.any(th <= 0):
+            raise ValueError(f"layer {ly}: thresholds must be > 0")
+        self.th = [float(x) for x in th]
+        self.n_out = len(self.th)
+        self.v = [0.0] * self.n_out
+        self.t_last = [None] * self.n_out  # own last update (None: never)
+        self.t_out = [-math.inf] * self.n_out
+        self.synops = 0
+        self.inhibitions = 0
+        return self.shape_out
+
+    def targets(self, k):
+        """``(neuron, weight)`` of every neuron input ``k`` feeds, by flat index."""
+        if self.kind == "dense":
+            return [(i, float(self.w[k, i])) for i in range(self.n_out)]
+        c, y, x = np.unravel_index(k, self.shape_in)
+        _, h_out, w_out = self.shape_out
+        if self.kind == "pool":
+            if y // 2 < h_out and x // 2 < w_out:
+                return [(int(c * h_out * w_out + (y // 2) * w_out + x // 2), 1.0)]
+            return []  # a row or column cut off by the 2x2 windows
+        c_out, _, size, _ = self.w.shape
+        found = []
+        for o in range(c_out):
+            for yo in range(h_out):
+                for xo in range(w_out):
+                    if 0 <= y - yo < size and 0 <= x - xo < size:
+                        weight = float(self.w[o, c, y - yo, x - xo])
+                        found.append((o * h_out * w_out + yo * w_out + xo, weight))
+        return found
+
+    def group(self, i):
+        """The neurons a spike of neuron ``i`` inhibits (kappa != 0)."""
+        if self.kind == "dense":
+            return [j for j in range(self.n_out) if j != i]
+        c_out, h_out, w_out = self.shape_out
+        own, position = divmod(i, h_out * w_out)
+        return [o * h_out * w_out + position for o in range(c_out) if o != own]
+
+    def advance(self, i, t):
+        """Step 1: decay neuron ``i`` from its last update to ``t``."""
+        if self.t_last[i] is not None:
+            self.v[i] = self.v[i] * math.exp(-(t - self.t_last[i]) / self.tau)
+        self.t_last[i] = t
+
+
+def _reference_layer(spec, ly):
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise ValueError(f"layer {ly}: need a dict with a 'type'")
+    return _ReferenceLayer(spec, ly)
 
 
 def train_step_reference(

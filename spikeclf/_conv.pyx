@@ -1,0 +1,658 @@
+"""Event-driven simulation of spiking convolution and pooling layers.
+
+Compiled kernel of :mod:`spikeclf.convolution`: convolution and 2x2 pooling
+layers, then the fully connected layers of spikeclf._lif, whose Layer and
+_deliver it reuses. Times are in microseconds.
+
+Convolution (stride 1, no padding, SPEC section 1): an input event on pixel
+(c, y, x) updates only the neurons (o, y', x') whose kernel covers it, for every
+feature map o: C_out * K * K neurons at most, never the whole layer. Every such
+event updates all C_out neurons of a covered position together, so a position
+keeps one last-update time and one decay factor serves its C_out neurons. The
+state is stored position-major, v[pos * C_out + o], and the weights as
+(C_in, K, K, C_out), so that one position is one contiguous vector loop of
+_lif_simd.h (the loops of the fully connected layers, reused as they are).
+Neurons fire in order of decreasing V / V_th among those the event touched,
+ties to the lowest flat index o * H' * W' + y' * W' + x' (the public
+numbering); the winner-take-all of a convolution inhibits the other feature
+maps at the winner's position.
+
+Pooling: an input (c, y, x) feeds the one neuron (c, y // 2, x // 2) with
+weight 1 (rows and columns beyond the last whole window feed nothing); each
+neuron keeps its own update and output times; no lateral inhibition.
+
+The Python entry point checks shapes, chaining and channels once; values
+(finite weights, positive thresholds, sorted times) are the caller's to
+validate (spikeclf.convolution does).
+"""
+
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY, exp
+from libc.stdlib cimport calloc, free
+
+import numpy as np
+
+cimport numpy as cnp
+
+from ._lif cimport (
+    Layer, Recorder, _deliver, _free_layers, _make_layers, _reset, _settle,
+    check_length, check_shape, int32, int64, uint8,
+)
+
+cnp.import_array()
+
+
+cdef extern from "_conv_simd.h" nogil:
+    Py_ssize_t spikeclf_integrate(
+        double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
+        double decay)
+    Py_ssize_t spikeclf_integrate_scaled(
+        double *v, const double *w, const double *th, const double *neg_th, Py_ssize_t n,
+        double decay, double w_dyn)
+    Py_ssize_t spikeclf_integrate_each(
+        double *v, const double *w, const double *offset, const double *th,
+        const double *neg_th, const double *t_out, Py_ssize_t n, double decay, double t,
+        double t_ref)
+    Py_ssize_t spikeclf_inhibit(
+        double *v, const double *th, const double *neg_th, Py_ssize_t n,
+        Py_ssize_t winner, double kappa)
+
+
+# Kinds of spatial layer: the first column of the ``spatial`` table.
+cdef enum:
+    CONV = 0
+    POOL = 1
+
+KINDS = {"conv": CONV, "pool": POOL}
+# Columns of the ``spatial`` table: kind, input (C, H, W), C_out, K.
+N_COLUMNS = 6
+
+
+cdef struct Spatial:
+    int kind                 # CONV or POOL
+    Py_ssize_t c_in, h_in, w_in, c_out, h_out, w_out, k
+    Py_ssize_t n_pos         # h_out * w_out positions
+    const double *w          # conv: (c_in, k, k, c_out); NULL for pool
+    const double *th         # (c_out,) thresholds, one per feature map
+    double *neg_th           # (c_out,) -th, the lower bound
+    double *zeros            # (c_out,) the offsets of spikeclf_integrate_each
+    double tau, t_ref, kappa
+    # state of the sample being simulated
+    double *v                # conv: v[pos * c_out + o]; pool: by flat index
+    double *t_out            # same layout: last output spike or inhibition
+    double *t_last           # conv: (n_pos,) last update of a position's neurons;
+                             # pool: (n_out,) each neuron's own
+    double *pos_t_out        # conv: (n_pos,) latest t_out at a position
+    uint8 *fired             # conv: (n_out,) flags for the current event
+    int32 *spiked            # conv: (k * k * c_out,) flat indices, in firing order
+    Py_ssize_t *touched      # conv: (k * k,) positions the current event covers
+    Py_ssize_t *best         # conv: (k * k,) best unfired o at threshold there, or -1
+    double *best_ratio       # conv: (k * k,) its V / V_th
+    int64 synops, inhibitions
+
+
+cdef struct Net:
+    Spatial *sp              # (n_sp,) convolution and pooling layers
+    Py_ssize_t n_sp
+    Layer *dense             # (n_dense,) the fully connected tail, or NULL
+    Py_ssize_t n_dense
+    Recorder rec             # output spikes of the last layer
+
+
+cdef inline Py_ssize_t _best_at(const Spatial *S, Py_ssize_t pos, double *ratio) noexcept nogil:
+    """Unfired feature map at threshold at a position with the largest V / V_th, or -1."""
+    cdef Py_ssize_t o, winner = -1
+    cdef const double *v = S.v + pos * S.c_out
+    cdef const uint8 *fired = S.fired + pos * S.c_out
+    cdef double r
+    for o in range(S.c_out):
+        if v[o] >= S.th[o] and not fired[o]:
+            r = v[o] / S.th[o]
+            if winner < 0 or r > ratio[0]:  # strict: ties go to the lowest o
+                winner = o
+                ratio[0] = r
+    return winner
+
+
+cdef void _conv_event(
+    Net *net, Py_ssize_t l, Py_ssize_t c, Py_ssize_t y, Py_ssize_t x, double t,
+) noexcept nogil:
+    """Input event on pixel (c, y, x) at time t of convolution layer l, and what follows."""
+    cdef Spatial *S = &net.sp[l]
+    cdef Py_ssize_t n = S.c_out, size = S.k
+    cdef Py_ssize_t y0 = y - size + 1 if y >= size else 0
+    cdef Py_ssize_t x0 = x - size + 1 if x >= size else 0
+    cdef Py_ssize_t y1 = y if y < S.h_out else S.h_out - 1
+    cdef Py_ssize_t x1 = x if x < S.w_out else S.w_out - 1
+    cdef Py_ssize_t yo, xo, pos, j, o, i, win, n_touched = 0, n_spiked = 0
+    cdef Py_ssize_t at_threshold
+    cdef double decay, dt, best = 0.0
+    cdef const double *w
+
+    # Steps 1-4 at every covered position: one decay and one vector loop each.
+    for yo in range(y0, y1 + 1):
+        for xo in range(x0, x1 + 1):
+            pos = yo * S.w_out + xo
+            decay = 1.0
+            if t != S.t_last[pos]:
+                decay = exp((S.t_last[pos] - t) / S.tau)  # 0 before the first update
+                S.t_last[pos] = t
+            w = S.w + ((c * size + (y - yo)) * size + (x - xo)) * n
+            dt = t - S.pos_t_out[pos]
+            if dt >= S.t_ref:
+                # Nobody refractory here: t - t_out[i] is at least dt, rounding included.
+                at_threshold = spikeclf_integrate(S.v + pos * n, w, S.th, S.neg_th, n, decay)
+            elif S.kappa != 0.0:
+                # Winner-take-all: every spike here made all C_out neurons refractory
+                # at once, so their t_out are pos_t_out and one w_dyn serves them all.
+                at_threshold = spikeclf_integrate_scaled(
+                    S.v + pos * n, w, S.th, S.neg_th, n, decay,
+                    (dt / S.t_ref) * (dt / S.t_ref))
+            else:
+                at_threshold = spikeclf_integrate_each(
+                    S.v + pos * n, w, S.zeros, S.th, S.neg_th, S.t_out + pos * n, n,
+                    decay, t, S.t_ref)
+            S.touched[n_touched] = pos
+            S.best[n_touched] = -1
+            if at_threshold > 0:
+                S.best[n_touched] = _best_at(S, pos, &S.best_ratio[n_touched])
+            n_touched += 1
+    S.synops += n_touched * n
+
+    # Step 5: largest V / V_th first, ties to the lowest flat index o * n_pos + pos.
+    # Only the winner's position changes (its reset, its inhibition), so only
+    # that position's best is searched again.
+    while True:
+        win = -1
+        for j in range(n_touched):
+            if S.best[j] < 0:
+                continue
+            if (
+                win < 0 or S.best_ratio[j] > best
+                or (S.best_ratio[j] == best
+                    and S.best[j] * S.n_pos + S.touched[j] < S.best[win] * S.n_pos + S.touched[win])
+            ):
+                win = j
+                best = S.best_ratio[j]
+        if win < 0:
+            break
+        pos = S.touched[win]
+        o = S.best[win]
+        i = pos * n + o
+        S.fired[i] = 1
+        S.v[i] -= S.th[o]
+        S.t_out[i] = t
+        S.pos_t_out[pos] = t
+        S.spiked[n_spiked] = <int32> (o * S.n_pos + pos)
+        n_spiked += 1
+        if S.kappa != 0.0:
+            spikeclf_inhibit(S.v + pos * n, S.th, S.neg_th, n, o, S.kappa)
+            for j in range(n):
+                S.t_out[pos * n + j] = t
+            S.inhibitions += n - 1
+        S.best[win] = _best_at(S, pos, &S.best_ratio[win])
+    for j in range(n_spiked):
+        o = S.spiked[j] // S.n_pos
+        S.fired[(S.spiked[j] - o * S.n_pos) * n + o] = 0
+
+    # Step 6: depth first, in firing order.
+    for j in range(n_spiked):
+        _emit(net, l, S.spiked[j], t)
+
+
+cdef void _pool_event(
+    Net *net, Py_ssize_t l, Py_ssize_t c, Py_ssize_t y, Py_ssize_t x, double t,
+) noexcept nogil:
+    """Input event on pixel (c, y, x) at time t of pooling layer l, and what follows."""
+    cdef Spatial *S = &net.sp[l]
+    cdef Py_ssize_t yo = y // 2, xo = x // 2, i
+    cdef double dt, w_dyn, decay = 1.0
+    if yo >= S.h_out or xo >= S.w_out:
+        return  # beyond the last whole 2x2 window
+    i = c * S.n_pos + yo * S.w_out + xo
+    if t != S.t_last[i]:
+        decay = exp((S.t_last[i] - t) / S.tau)
+        S.t_last[i] = t
+    dt = t - S.t_out[i]
+    w_dyn = (dt / S.t_ref) * (dt / S.t_ref) if dt < S.t_ref else 1.0
+    S.v[i] = S.v[i] * decay + w_dyn  # weight 1
+    if S.v[i] < S.neg_th[c]:
+        S.v[i] = S.neg_th[c]
+    S.synops += 1
+    if S.v[i] >= S.th[c]:
+        S.v[i] -= S.th[c]
+        S.t_out[i] = t
+        _emit(net, l, i, t)
+
+
+cdef inline void _spatial_event(
+    Net *net, Py_ssize_t l, Py_ssize_t c, Py_ssize_t y, Py_ssize_t x, double t,
+) noexcept nogil:
+    if net.sp[l].kind == CONV:
+        _conv_event(net, l, c, y, x, t)
+    else:
+        _pool_event(net, l, c, y, x, t)
+
+
+cdef void _emit(Net *net, Py_ssize_t l, Py_ssize_t i, double t) noexcept nogil:
+    """Spike of neuron i (flat index) of spatial layer l: to the next layer or the record."""
+    cdef const Spatial *S = &net.sp[l]
+    cdef Py_ssize_t c, rest, y
+    if l + 1 < net.n_sp:
+        c = i // S.n_pos
+        rest = i - c * S.n_pos
+        y = rest // S.w_out
+        _spatial_event(net, l + 1, c, y, rest - y * S.w_out, t)
+    elif net.n_dense > 0:
+        _deliver(net.dense, net.n_dense, 0, i, t, &net.rec)
+    else:
+        net.rec.counts[i] += 1
+        if net.rec.n_spikes < net.rec.capacity:
+            net.rec.spike_t[net.rec.n_spikes] = t
+            net.rec.spike_i[net.rec.n_spikes] = <int32> i
+        net.rec.n_spikes += 1
+
+
+cdef Net *_make_net(
+    Py_ssize_t n_sp, const int64[:, ::1] spatial, const double **sp_w,
+    const double **sp_th, const double[::1] sp_tau, const double[::1] sp_t_ref,
+    const double[::1] sp_kappa, Py_ssize_t n_dense, const int64[::1] sizes,
+    const double **weights, double **thresholds, const double[::1] tau,
+    const double[::1] t_ref, const double[::1] kappa,
+) noexcept nogil:
+    """Allocate one thread's network state; NULL when out of memory."""
+    cdef Net *net = <Net *> calloc(1, sizeof(Net))
+    cdef Spatial *S
+    cdef Py_ssize_t l, i, n_out, n_state
+    cdef bint ok = net != NULL
+    if not ok:
+        return NULL
+    net.n_sp = n_sp
+    net.n_dense = n_dense
+    if n_sp > 0:
+        net.sp = <Spatial *> calloc(n_sp, sizeof(Spatial))
+        ok = net.sp != NULL
+    for l in range(n_sp if ok else 0):
+        S = &net.sp[l]
+        S.kind = <int> spatial[l, 0]
+        S.c_in, S.h_in, S.w_in = spatial[l, 1], spatial[l, 2], spatial[l, 3]
+        S.c_out, S.k = spatial[l, 4], spatial[l, 5]
+        if S.kind == CONV:
+            S.h_out, S.w_out = S.h_in - S.k + 1, S.w_in - S.k + 1
+        else:
+            S.h_out, S.w_out = S.h_in // 2, S.w_in // 2
+        S.n_pos = S.h_out * S.w_out
+        S.w = sp_w[l]
+        S.th = sp_th[l]
+        S.tau, S.t_ref, S.kappa = sp_tau[l], sp_t_ref[l], sp_kappa[l]
+        n_out = S.c_out * S.n_pos
+        n_state = S.n_pos if S.kind == CONV else n_out
+        S.neg_th = <double *> calloc(S.c_out, sizeof(double))
+        S.zeros = <double *> calloc(S.c_out, sizeof(double))
+        S.v = <double *> calloc(n_out, sizeof(double))
+        S.t_out = <double *> calloc(n_out, sizeof(double))
+        S.t_last = <double *> calloc(n_state, sizeof(double))
+        ok = ok and S.neg_th != NULL and S.zeros != NULL and S.v != NULL
+        ok = ok and S.t_out != NULL and S.t_last != NULL
+        if ok:
+            for i in range(S.c_out):
+                S.neg_th[i] = -S.th[i]
+        if S.kind == CONV:
+            S.pos_t_out = <double *> calloc(S.n_pos, sizeof(double))
+            S.fired = <uint8 *> calloc(n_out, sizeof(uint8))
+            S.spiked = <int32 *> calloc(S.k * S.k * S.c_out, sizeof(int32))
+            S.touched = <Py_ssize_t *> calloc(S.k * S.k, sizeof(Py_ssize_t))
+            S.best = <Py_ssize_t *> calloc(S.k * S.k, sizeof(Py_ssize_t))
+            S.best_ratio = <double *> calloc(S.k * S.k, sizeof(double))
+            ok = ok and S.pos_t_out != NULL and S.fired != NULL and S.spiked != NULL
+            ok = ok and S.touched != NULL and S.best != NULL and S.best_ratio != NULL
+    if ok and n_dense > 0:
+        net.dense = _make_layers(
+            n_dense, sizes, weights, thresholds, tau, t_ref, kappa, False)
+        ok = net.dense != NULL
+    if not ok:
+        _free_net(net)
+        return NULL
+    return net
+
+
+cdef void _free_net(Net *net) noexcept nogil:
+    cdef Py_ssize_t l
+    cdef Spatial *S
+    if net == NULL:
+        return
+    if net.sp != NULL:
+        for l in range(net.n_sp):
+            S = &net.sp[l]
+            free(S.neg_th)
+            free(S.zeros)
+            free(S.v)
+            free(S.t_out)
+            free(S.t_last)
+            free(S.pos_t_out)
+            free(S.fired)
+            free(S.spiked)
+            free(S.touched)
+            free(S.best)
+            free(S.best_ratio)
+        free(net.sp)
+    if net.dense != NULL:
+        _free_layers(net.dense, net.n_dense)
+    free(net)
+
+
+cdef void _reset_net(Net *net) noexcept nogil:
+    cdef Py_ssize_t l, i, n_out
+    cdef Spatial *S
+    for l in range(net.n_sp):
+        S = &net.sp[l]
+        n_out = S.c_out * S.n_pos
+        S.synops = 0
+        S.inhibitions = 0
+        for i in range(n_out):
+            S.v[i] = 0.0
+            S.t_out[i] = -INFINITY
+        for i in range(S.n_pos if S.kind == CONV else n_out):
+            S.t_last[i] = -INFINITY
+        if S.kind == CONV:
+            for i in range(S.n_pos):
+                S.pos_t_out[i] = -INFINITY
+    if net.n_dense > 0:
+        _reset(net.dense, net.n_dense)
+
+
+cdef void _run_sample(
+    Net *net, Py_ssize_t sample,
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, int64[:, ::1] counts, double[:, ::1] v_end,
+    int64[:, ::1] synops, int64[:, ::1] inhibitions, double[:, ::1] spike_t,
+    int32[:, ::1] spike_i, int64[::1] n_spikes,
+) noexcept nogil:
+    cdef Py_ssize_t e, l, i, o, pos, k, c, y, plane = 1, width = 1
+    cdef double stop = t_end[sample]
+    cdef Spatial *S
+    cdef Layer *L
+    _reset_net(net)
+    net.rec.counts = &counts[sample, 0]
+    net.rec.capacity = spike_t.shape[1]
+    net.rec.spike_t = &spike_t[sample, 0] if net.rec.capacity > 0 else NULL
+    net.rec.spike_i = &spike_i[sample, 0] if net.rec.capacity > 0 else NULL
+    net.rec.n_spikes = 0
+    if net.n_sp > 0:
+        plane = net.sp[0].h_in * net.sp[0].w_in
+        width = net.sp[0].w_in
+    for e in range(indptr[sample], indptr[sample + 1]):
+        if t[e] > stop:
+            break
+        k = channel[e]
+        if net.n_sp > 0:
+            c = k // plane
+            y = (k - c * plane) // width
+            _spatial_event(net, 0, c, y, k - c * plane - y * width, t[e])
+        else:
+            _deliver(net.dense, net.n_dense, 0, k, t[e], &net.rec)
+    n_spikes[sample] = net.rec.n_spikes
+    for l in range(net.n_sp):
+        synops[sample, l] = net.sp[l].synops
+        inhibitions[sample, l] = net.sp[l].inhibitions
+    for l in range(net.n_dense):
+        L = &net.dense[l]
+        _settle(L)
+        synops[sample, net.n_sp + l] = L.synops
+        inhibitions[sample, net.n_sp + l] = L.inhibitions
+    if net.n_dense > 0:
+        L = &net.dense[net.n_dense - 1]
+        for i in range(L.n_out):
+            v_end[sample, i] = L.v[i] * exp((L.t_last - stop) / L.tau)
+        return
+    S = &net.sp[net.n_sp - 1]
+    if S.kind == POOL:
+        for i in range(S.c_out * S.n_pos):
+            v_end[sample, i] = S.v[i] * exp((S.t_last[i] - stop) / S.tau)
+        return
+    for pos in range(S.n_pos):
+        for o in range(S.c_out):
+            v_end[sample, o * S.n_pos + pos] = (
+                S.v[pos * S.c_out + o] * exp((S.t_last[pos] - stop) / S.tau))
+
+
+cdef tuple _output_shape(const int64[:, ::1] spatial, Py_ssize_t l):
+    """(C, H, W) of spatial layer l's output."""
+    if spatial[l, 0] == CONV:
+        return (spatial[l, 4], spatial[l, 2] - spatial[l, 5] + 1,
+                spatial[l, 3] - spatial[l, 5] + 1)
+    return (spatial[l, 4], spatial[l, 2] // 2, spatial[l, 3] // 2)
+
+
+cdef Py_ssize_t _check_network(
+    const int64[:, ::1] spatial, list sp_weights, list sp_thresholds, list sp_per_layer,
+    const int64[::1] sizes, list weights, list thresholds, list per_layer,
+) except -1:
+    """Check the layer table, chaining and array shapes; return the input size."""
+    cdef Py_ssize_t n_sp = spatial.shape[0], n_dense = sizes.shape[0] - 1, l
+    cdef int64 kind, c_in, h_in, w_in, c_out, size
+    cdef tuple shape = None
+    if spatial.shape[1] != N_COLUMNS:
+        raise ValueError(
+            f"kernel input spatial: shape {(spatial.shape[0], spatial.shape[1])}, "
+            f"expected (n_spatial, {N_COLUMNS})"
+        )
+    if n_dense < 0 or n_sp + n_dense < 1:
+        raise ValueError("kernel input: need at least one layer and sizes[0]")
+    check_length("spatial_weights", len(sp_weights), n_sp)
+    check_length("spatial_thresholds", len(sp_thresholds), n_sp)
+    for l in range(len(sp_per_layer)):
+        check_length(f"spatial per-layer array {l}", len(sp_per_layer[l]), n_sp)
+    for l in range(n_sp):
+        kind, c_in, h_in, w_in = spatial[l, 0], spatial[l, 1], spatial[l, 2], spatial[l, 3]
+        c_out, size = spatial[l, 4], spatial[l, 5]
+        if kind != CONV and kind != POOL:
+            raise ValueError(f"kernel input spatial[{l}]: unknown layer kind {kind}")
+        if min(c_in, h_in, w_in, c_out, size) < 1:
+            raise ValueError(f"kernel input spatial[{l}]: sizes must be positive")
+        if shape is not None and (c_in, h_in, w_in) != shape:
+            raise ValueError(
+                f"kernel input spatial[{l}]: input {(c_in, h_in, w_in)}, but layer "
+                f"{l - 1} puts out {shape}"
+            )
+        if kind == CONV:
+            if size > h_in or size > w_in:
+                raise ValueError(
+                    f"kernel input spatial[{l}]: kernel {size}x{size} larger than "
+                    f"its input {h_in}x{w_in}"
+                )
+            check_shape(f"spatial_weights[{l}]", np.shape(sp_weights[l]), (c_in, size, size, c_out))
+        else:
+            if size != 2 or c_out != c_in or h_in < 2 or w_in < 2:
+                raise ValueError(
+                    f"kernel input spatial[{l}]: pooling needs K = 2, C_out = C_in "
+                    "and an input of at least 2x2"
+                )
+            if sp_weights[l] is not None:
+                raise ValueError(f"kernel input spatial_weights[{l}]: None for pooling")
+        check_shape(f"spatial_thresholds[{l}]", np.shape(sp_thresholds[l]), (c_out,))
+        shape = _output_shape(spatial, l)
+    check_length("weights", len(weights), n_dense)
+    check_length("thresholds", len(thresholds), n_dense)
+    for l in range(len(per_layer)):
+        check_length(f"per-layer array {l}", len(per_layer[l]), n_dense)
+    for l in range(n_dense + 1):
+        if sizes[l] < 1:
+            raise ValueError(f"kernel input sizes: layer sizes must be positive, got {np.asarray(sizes)}")
+    if shape is not None and sizes[0] != shape[0] * shape[1] * shape[2]:
+        raise ValueError(
+            f"kernel input sizes[0]: {sizes[0]}, but the last spatial layer puts out "
+            f"{shape}"
+        )
+    for l in range(n_dense):
+        check_shape(f"weights[{l}]", np.shape(weights[l]), (sizes[l], sizes[l + 1]))
+        check_shape(f"thresholds[{l}]", np.shape(thresholds[l]), (sizes[l + 1],))
+    if n_sp == 0:
+        return sizes[0]
+    return spatial[0, 1] * spatial[0, 2] * spatial[0, 3]
+
+
+cdef int _check_events(
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, Py_ssize_t n_in,
+) except -1:
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, l, e, bad = -1
+    if n_samples < 0:
+        raise ValueError("kernel input indptr: empty, need n_samples + 1 entries")
+    check_length("t", t.shape[0], channel.shape[0])
+    check_length("t_end", t_end.shape[0], n_samples)
+    if indptr[0] != 0 or indptr[n_samples] != channel.shape[0]:
+        raise ValueError(
+            f"kernel input indptr: must run from 0 to {channel.shape[0]} events, got "
+            f"{indptr[0]} to {indptr[n_samples]}"
+        )
+    for l in range(n_samples):
+        if indptr[l + 1] < indptr[l]:
+            raise ValueError(f"kernel input indptr: decreases at sample {l}")
+    with nogil:
+        for e in range(channel.shape[0]):
+            if channel[e] < 0 or channel[e] >= n_in:
+                bad = e
+                break
+    if bad >= 0:
+        raise ValueError(
+            f"kernel input channel: event {bad} has channel {channel[bad]}, outside "
+            f"0..{n_in - 1}"
+        )
+    return 0
+
+
+def simulate(
+    const int32[::1] channel,
+    const double[::1] t,
+    const int64[::1] indptr,
+    const double[::1] t_end,
+    const int64[:, ::1] spatial,
+    list spatial_weights,
+    list spatial_thresholds,
+    const double[::1] spatial_tau,
+    const double[::1] spatial_t_ref,
+    const double[::1] spatial_kappa,
+    const int64[::1] sizes,
+    list weights,
+    list thresholds,
+    const double[::1] tau,
+    const double[::1] t_ref,
+    const double[::1] kappa,
+    int64[:, ::1] counts,
+    double[:, ::1] v_end,
+    int64[:, ::1] synops,
+    int64[:, ::1] inhibitions,
+    double[:, ::1] spike_t,
+    int32[:, ::1] spike_i,
+    int64[::1] n_spikes,
+    int n_threads,
+):
+    """Simulate every sample; write per-sample results into the output arrays.
+
+    Parameters
+    ----------
+    channel, t, indptr : packed events (see spikeclf.events.PackedEvents), t in us;
+        channel is the flat index of (c, y, x) in the input (C, H, W).
+    t_end : (n_samples,) time at which each sample stops and is read; later
+        events are not processed.
+    spatial : (n_spatial, 6) int64 table of the convolution and pooling layers,
+        one row (kind, C_in, H_in, W_in, C_out, K) each, kind CONV (0) or POOL
+        (1, with K = 2 and C_out = C_in). Row l + 1 takes row l's output
+        (C_out, H_in - K + 1, W_in - K + 1) for CONV, (C_in, H_in // 2,
+        W_in // 2) for POOL.
+    spatial_weights : per spatial layer, a C-contiguous float64 array of shape
+        (C_in, K, K, C_out) for CONV, holding w[o, c, ky, kx] at [c, ky, kx, o];
+        None for POOL (weight 1).
+    spatial_thresholds : per spatial layer, (C_out,) float64 thresholds (POOL:
+        one value repeated).
+    spatial_tau, spatial_t_ref, spatial_kappa : (n_spatial,) time constant and
+        refractory period in us, lateral inhibition across feature maps
+        (0 for none; 0 for POOL).
+    sizes : (n_dense + 1,) fully connected tail as in spikeclf._lif.simulate:
+        sizes[0] the number of outputs of the last spatial layer (or of inputs
+        when n_spatial is 0), then n_out of each dense layer; n_dense may be 0.
+    weights, thresholds, tau, t_ref, kappa : the dense layers, as in
+        spikeclf._lif.simulate.
+    counts, v_end : (n_samples, n_out of the last layer) output spike counts and
+        membrane potentials at t_end, by flat index.
+    synops, inhibitions : (n_samples, n_spatial + n_dense) operation counts.
+    spike_t, spike_i : (n_samples, capacity) output spikes in order; capacity may
+        be 0. n_spikes : (n_samples,) number of output spikes (may exceed
+        capacity: only the first ``capacity`` are written).
+    n_threads : threads simulating samples in parallel (results do not depend on it).
+
+    Returns
+    -------
+    status : int
+        0, or -1 when memory ran out.
+    """
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1
+    cdef Py_ssize_t n_sp = spatial.shape[0], n_dense = sizes.shape[0] - 1
+    cdef Py_ssize_t n_in, n_out, l, sample
+    cdef int[1] out_of_memory
+    cdef Net *net = NULL
+    cdef const double **sp_w = NULL
+    cdef const double **sp_th = NULL
+    cdef const double **w_ptr = NULL
+    cdef double **th_ptr = NULL
+    cdef const double[:, :, :, ::1] w4
+    cdef const double[:, ::1] w2
+    cdef const double[::1] th1
+    n_in = _check_network(
+        spatial, spatial_weights, spatial_thresholds,
+        [spatial_tau, spatial_t_ref, spatial_kappa], sizes, weights, thresholds,
+        [tau, t_ref, kappa],
+    )
+    _check_events(channel, t, indptr, t_end, n_in)
+    if n_dense > 0:
+        n_out = sizes[n_dense]
+    else:
+        n_out = int(np.prod(_output_shape(spatial, n_sp - 1)))
+    check_shape("counts", (counts.shape[0], counts.shape[1]), (n_samples, n_out))
+    check_shape("v_end", (v_end.shape[0], v_end.shape[1]), (n_samples, n_out))
+    check_shape("synops", (synops.shape[0], synops.shape[1]), (n_samples, n_sp + n_dense))
+    check_shape(
+        "inhibitions", (inhibitions.shape[0], inhibitions.shape[1]), (n_samples, n_sp + n_dense))
+    check_shape("spike_i", (spike_i.shape[0], spike_i.shape[1]), (spike_t.shape[0], spike_t.shape[1]))
+    if spike_t.shape[1] > 0:
+        check_length("spike_t", spike_t.shape[0], n_samples)
+    check_length("n_spikes", n_spikes.shape[0], n_samples)
+
+    sp_w = <const double **> calloc(n_sp + 1, sizeof(double *))
+    sp_th = <const double **> calloc(n_sp + 1, sizeof(double *))
+    w_ptr = <const double **> calloc(n_dense + 1, sizeof(double *))
+    th_ptr = <double **> calloc(n_dense + 1, sizeof(double *))
+    out_of_memory[0] = sp_w == NULL or sp_th == NULL or w_ptr == NULL or th_ptr == NULL
+    if not out_of_memory[0]:
+        # The arrays stay alive in the caller's lists while the threads run.
+        for l in range(n_sp):
+            if spatial[l, 0] == CONV:
+                w4 = spatial_weights[l]
+                sp_w[l] = &w4[0, 0, 0, 0]
+            th1 = spatial_thresholds[l]
+            sp_th[l] = &th1[0]
+        for l in range(n_dense):
+            w2 = weights[l]
+            th1 = thresholds[l]
+            w_ptr[l] = &w2[0, 0]
+            th_ptr[l] = <double *> &th1[0]  # read only at inference
+        with nogil, parallel(num_threads=n_threads):
+            net = _make_net(
+                n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref, spatial_kappa,
+                n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa,
+            )
+            if net == NULL:
+                out_of_memory[0] = 1
+            else:
+                for sample in prange(n_samples, schedule="dynamic"):
+                    _run_sample(
+                        net, sample, channel, t, indptr, t_end, counts, v_end, synops,
+                        inhibitions, spike_t, spike_i, n_spikes,
+                    )
+                _free_net(net)
+    free(sp_w)
+    free(sp_th)
+    free(w_ptr)
+    free(th_ptr)
+    return -1 if out_of_memory[0] else 0

@@ -1,0 +1,376 @@
+"""Event-driven simulation of spiking convolutional networks.
+
+A thin layer over the Cython kernel ``spikeclf._conv``: it validates the layers
+and the events once, converts seconds to the microseconds of the events,
+allocates every output and runs the samples in parallel threads. The network
+is the spiking CNN of Lee, Delbruck and Pfeiffer (2016, section 3.2):
+convolution and 2x2 pooling layers of leaky integrate-and-fire neurons, then
+fully connected layers (those of :func:`spikeclf.simulator.simulate`).
+"""
+
+from numbers import Real
+
+import numpy as np
+from joblib import effective_n_jobs
+
+from ._conv import KINDS as _KINDS
+from ._conv import simulate as _simulate_kernel
+from .events import PackedEvents, check_events
+from .simulator import _SPIKE_CAPACITY, SimulationResult, _stop_times
+
+__all__ = ["simulate_conv"]
+
+_DEFAULTS = {"tau": 20e-3, "refractory": 1e-3, "kappa": 0.0, "threshold": 0.8}
+# Per layer type: required keys, then optional ones.
+_KEYS = {
+    "conv": ({"weights", "thresholds"}, {"tau", "refractory", "kappa"}),
+    "pool": (set(), {"tau", "refractory", "threshold"}),
+    "dense": ({"weights", "thresholds"}, {"tau", "refractory", "kappa"}),
+}
+
+
+def simulate_conv(
+    X,
+    input_shape,
+    layers,
+    *,
+    t_end=None,
+    sensor_size=None,
+    record_spikes=False,
+    n_jobs=None,
+):
+    """Simulate a spiking convolutional network on event streams, event by event.
+
+    Leaky integrate-and-fire neurons with a dynamic-weight refractory period,
+    subtractive reset and a lower bound at ``-V_th`` (Lee, Delbruck and
+    Pfeiffer 2016, Eq. 1-5), in convolution layers (stride 1, no padding),
+    2x2 pooling layers (stride 2) and fully connected layers. Every input
+    event updates only the neurons whose kernel covers its pixel, and output
+    spikes enter the next layer at the same time, depth first.
+
+    Parameters
+    ----------
+    X : list of event streams or PackedEvents
+        The input samples (see :func:`spikeclf.check_events`). The event on
+        pixel ``(x, y)`` with polarity ``p`` is input ``(p, y, x)``.
+    input_shape : tuple of int
+        ``(C, H, W)``: polarities (input channels), height and width.
+    layers : list of dict
+        From input to output; fully connected layers come last. Keys, with
+        times in seconds:
+
+        - ``{"type": "conv", "weights", "thresholds", "tau", "refractory",
+          "kappa"}``: weights of shape ``(C_out, C_in, K, K)``; input
+          ``(c, y, x)`` feeds neuron ``(o, y', x')`` with weight
+          ``weights[o, c, y - y', x - x']``. Thresholds of shape ``(C_out,)``,
+          one per feature map. Output ``(C_out, H - K + 1, W - K + 1)``.
+          ``kappa`` in [-1, 0]: winner-take-all among the feature maps at one
+          position, each spike lowering the others by ``kappa * V_th`` and
+          making them refractory (0: none).
+        - ``{"type": "pool", "tau", "refractory", "threshold"}``: 2x2 windows,
+          stride 2, weights 1, output ``(C, H // 2, W // 2)`` (a last odd row
+          or column feeds nothing); ``threshold`` defaults to 0.8.
+        - ``{"type": "dense", "weights", "thresholds", "tau", "refractory",
+          "kappa"}``: weights of shape ``(n_in, n_out)``, ``n_in`` the number
+          of outputs of the layer before, in C order of its shape.
+
+        ``tau`` (membrane time constant, > 0) defaults to 20e-3,
+        ``refractory`` (maximum refractory period, >= 0) to 1e-3 and
+        ``kappa`` to 0.
+    t_end : float or array-like of float, default=None
+        Time in seconds at which each sample stops and its state is read;
+        later events are ignored. None means each sample's last event.
+    sensor_size : tuple of int, default=None
+        ``(width, height, polarities)``; it must be ``(W, H, C)``. None means
+        that one.
+    record_spikes : bool, default=False
+        Whether to return the time and neuron of every output spike.
+    n_jobs : int, default=None
+        Threads simulating samples in parallel; results do not depend on it.
+        None means 1 unless in a :func:`joblib.parallel_config` context, -1
+        means all cores.
+
+    Returns
+    -------
+    result : SimulationResult
+        Output spike counts and membrane potentials of the last layer by flat
+        index (``o * H' * W' + y' * W' + x'`` for a conv or pool layer), and
+        synaptic operations and lateral-inhibition updates per layer: a conv
+        event costs ``C_out`` times the number of positions covering its
+        pixel, a pool event 1. ``x`` and ``a`` are None.
+
+    See Also
+    --------
+    spikeclf.simulator.simulate : fully connected networks only.
+
+    Examples
+    --------
+    Two events on the centre pixel of a 3x3 input: the second reaches the
+    threshold of the four 2x2 positions that cover it; the pooling neuron
+    fires on the first of their spikes and is refractory for the others.
+
+    >>> import numpy as np
+    >>> from spikeclf import make_events
+    >>> from spikeclf.convolution import simulate_conv
+    >>> events = make_events(x=[1, 1], y=[1, 1], t=[0, 1000])
+    >>> layers = [
+    ...     {"type": "conv", "weights": np.full((1, 1, 2, 2), 0.6), "thresholds": [1]},
+    ...     {"type": "pool"},
+    ... ]
+    >>> result = simulate_conv([events], (1, 3, 3), layers)
+    >>> result.counts.tolist(), result.synops.tolist()
+    ([[1]], [[8, 4]])
+    """
+    input_shape = _check_input_shape(input_shape)
+    channels, height, width = input_shape
+    sensor = (width, height, channels)
+    if sensor_size is not None and tuple(sensor_size) != sensor:
+        raise ValueError(
+            f"sensor_size {tuple(sensor_size)} does not match input_shape "
+            f"{input_shape}: expected (width, height, polarities) = {sensor}"
+        )
+    packed = X if isinstance(X, PackedEvents) else check_events(X, sensor)
+    if packed.sensor_size != sensor:
+        raise ValueError(
+            f"events on a {packed.sensor_size} sensor, but input_shape {input_shape} "
+            f"needs (width, height, polarities) = {sensor}"
+        )
+    network, n_out = _check_layers(input_shape, layers)
+    stop = _stop_times(t_end, packed)
+
+    n, n_layers = packed.n_samples, len(layers)
+    counts = np.zeros((n, n_out), dtype=np.int64)
+    v = np.zeros((n, n_out))
+    synops = np.zeros((n, n_layers), dtype=np.int64)
+    inhibitions = np.zeros((n, n_layers), dtype=np.int64)
+    capacity = _SPIKE_CAPACITY if record_spikes else 0
+    spike_t = np.zeros((n, capacity))
+    spike_i = np.zeros((n, capacity), dtype=np.int32)
+    n_spikes = np.zeros(n, dtype=np.int64)
+    status = _simulate_kernel(
+        packed.channel,
+        packed.t,
+        packed.indptr,
+        stop,
+        *network,
+        counts,
+        v,
+        synops,
+        inhibitions,
+        spike_t,
+        spike_i,
+        n_spikes,
+        effective_n_jobs(n_jobs),
+    )
+    if status != 0:
+        raise MemoryError("not enough memory for the simulation state")
+
+    result = SimulationResult(counts, v, synops, inhibitions)
+    if record_spikes:
+        times, neurons = _recorded_spikes(
+            packed, stop, network, n_out, n_layers, spike_t, spike_i, n_spikes
+        )
+        result = result._replace(spike_times=times, spike_neurons=neurons)
+    return result
+
+
+def _recorded_spikes(
+    packed, stop, network, n_out, n_layers, spike_t, spike_i, n_spikes
+):
+    """Per-sample output spikes; samples that overflowed the buffer run again."""
+    times = [spike_t[i, :k] for i, k in enumerate(n_spikes)]
+    neurons = [spike_i[i, :k] for i, k in enumerate(n_spikes)]
+    for i in np.flatnonzero(n_spikes > spike_t.shape[1]):
+        channel, t = packed.sample(i)
+        k = int(n_spikes[i])
+        t_buf, i_buf = np.zeros((1, k)), np.zeros((1, k), dtype=np.int32)
+        _simulate_kernel(
+            channel,
+            t,
+            np.array([0, len(t)], np.int64),
+            stop[i : i + 1],
+            *network,
+            np.zeros((1, n_out), np.int64),
+            np.zeros((1, n_out)),
+            np.zeros((1, n_layers), np.int64),
+            np.zeros((1, n_layers), np.int64),
+            t_buf,
+            i_buf,
+            np.zeros(1, np.int64),
+            1,
+        )
+        times[i], neurons[i] = t_buf[0], i_buf[0]
+    return times, neurons
+
+
+def _check_input_shape(input_shape):
+    try:
+        shape = tuple(int(s) for s in input_shape)
+        exact = all(float(s) == v for s, v in zip(input_shape, shape, strict=True))
+    except (TypeError, ValueError):
+        exact = False
+    if not exact or len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            "input_shape must be (channels, height, width), three positive "
+            f"integers, got {input_shape!r}"
+        )
+    return shape
+
+
+def _check_layers(input_shape, layers):
+    """Validate the layers against the input; return the kernel's arguments.
+
+    Returns the network as the kernel takes it, from ``spatial`` to ``kappa``
+    (times in microseconds, convolution weights as (C_in, K, K, C_out)), and
+    the number of outputs of the last layer.
+    """
+    if isinstance(layers, dict) or not hasattr(layers, "__len__") or not len(layers):
+        raise ValueError("layers must be a non-empty list of dicts, one per layer")
+    spatial, sp_w, sp_th, sp_params = [], [], [], []
+    sizes, dense_w, dense_th, dense_params = [], [], [], []
+    shape = input_shape
+    for ly, spec in enumerate(layers):
+        kind = _check_keys(ly, spec)
+        where = f"layer {ly} ({kind})"
+        params = _parameters(where, spec, kind)
+        if kind != "dense" and sizes:
+            raise ValueError(
+                f"{where} comes after a dense layer: dense layers must be the last"
+            )
+        if kind == "conv":
+            w, th = _conv_weights(where, spec, shape)
+            c_out, c_in, size, _ = w.shape
+            spatial.append([_KINDS["conv"], *shape, c_out, size])
+            sp_w.append(np.ascontiguousarray(w.transpose(1, 2, 3, 0)))
+            sp_th.append(th)
+            sp_params.append(params)
+            shape = (c_out, shape[1] - size + 1, shape[2] - size + 1)
+        elif kind == "pool":
+            if shape[1] < 2 or shape[2] < 2:
+                raise ValueError(
+                    f"{where}: input {shape[1]}x{shape[2]} is smaller than the 2x2 "
+                    "pooling window"
+                )
+            threshold = _number(where, spec, "threshold", low=0, closed=False)
+            spatial.append([_KINDS["pool"], *shape, shape[0], 2])
+            sp_w.append(None)
+            sp_th.append(np.full(shape[0], threshold))
+            sp_params.append(params)
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
+        else:
+            n_in = int(np.prod(shape))
+            w, th = _dense_weights(where, spec, n_in)
+            if not sizes:
+                sizes.append(n_in)
+            sizes.append(w.shape[1])
+            dense_w.append(w)
+            dense_th.append(th)
+            dense_params.append(params)
+            shape = (w.shape[1],)
+    if not sizes:
+        sizes.append(int(np.prod(shape)))
+
+    def columns(params):
+        values = np.array(params, dtype=np.float64).reshape(-1, 3)
+        scale = np.array([1e6, 1e6, 1.0])  # tau and refractory to microseconds
+        return [np.ascontiguousarray(values[:, j] * scale[j]) for j in range(3)]
+
+    network = (
+        np.array(spatial, dtype=np.int64).reshape(-1, 6),
+        sp_w,
+        sp_th,
+        *columns(sp_params),
+        np.array(sizes, dtype=np.int64),
+        dense_w,
+        dense_th,
+        *columns(dense_params),
+    )
+    return network, int(np.prod(shape))
+
+
+def _check_keys(ly, spec):
+    if not isinstance(spec, dict):
+        raise ValueError(f"layer {ly}: must be a dict, got {type(spec).__name__}")
+    kind = spec.get("type")
+    if kind not in _KEYS:
+        raise ValueError(
+            f"layer {ly}: 'type' must be one of {sorted(_KEYS)}, got {kind!r}"
+        )
+    required, optional = _KEYS[kind]
+    missing = required - spec.keys()
+    if missing:
+        raise ValueError(f"layer {ly} ({kind}): missing {sorted(missing)}")
+    unknown = spec.keys() - required - optional - {"type"}
+    if unknown:
+        raise ValueError(
+            f"layer {ly} ({kind}): unknown keys {sorted(unknown)}; a {kind} layer "
+            f"takes {sorted(required | optional)}"
+        )
+    return kind
+
+
+def _parameters(where, spec, kind):
+    """tau and refractory in seconds, and kappa (0 for pooling)."""
+    tau = _number(where, spec, "tau", low=0, closed=False)
+    refractory = _number(where, spec, "refractory", low=0)
+    kappa = 0.0 if kind == "pool" else _number(where, spec, "kappa", low=-1, high=0)
+    return tau, refractory, kappa
+
+
+def _number(where, spec, key, low=None, high=None, closed=True):
+    value = spec.get(key, _DEFAULTS[key])
+    if not isinstance(value, Real | np.floating | np.integer) or isinstance(
+        value, bool
+    ):
+        raise ValueError(f"{where}: {key} must be a number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value < low if closed else value <= low)
+    if not np.isfinite(value) or too_low or (high is not None and value > high):
+        bounds = f"{'[' if closed else '('}{low}, {high if high is not None else 'inf'}"
+        bounds += "]" if high is not None else ")"
+        raise ValueError(f"{where}: {key} must be finite and in {bounds}, got {value}")
+    return value
+
+
+def _conv_weights(where, spec, shape):
+    w = _finite(where, "weights", spec["weights"])
+    c_in, height, width = shape
+    if w.ndim != 4 or w.shape[1] != c_in or w.shape[2] != w.shape[3] or 0 in w.shape:
+        raise ValueError(
+            f"{where}: weights must have shape (C_out, {c_in}, K, K) for an input "
+            f"{shape}, got {w.shape}"
+        )
+    size = w.shape[2]
+    if size > height or size > width:
+        raise ValueError(
+            f"{where}: kernel {size}x{size} is larger than its input {height}x{width}"
+        )
+    return w, _thresholds(where, spec, w.shape[0], "(C_out,)")
+
+
+def _dense_weights(where, spec, n_in):
+    w = _finite(where, "weights", spec["weights"])
+    if w.ndim != 2 or w.shape[0] != n_in or w.shape[1] == 0:
+        raise ValueError(
+            f"{where}: weights must have shape ({n_in}, n_out), n_in the outputs of "
+            f"the layer before, got {w.shape}"
+        )
+    return np.ascontiguousarray(w), _thresholds(where, spec, w.shape[1], "(n_out,)")
+
+
+def _finite(where, name, values):
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{where}: {name} hold NaN or infinite values")
+    return values
+
+
+def _thresholds(where, spec, n, expected):
+    th = np.ascontiguousarray(spec["thresholds"], dtype=np.float64)
+    if th.shape != (n,):
+        raise ValueError(
+            f"{where}: thresholds must have shape {expected} = ({n},), got {th.shape}"
+        )
+    if not np.all((th > 0) & np.isfinite(th)):
+        raise ValueError(f"{where}: thresholds must be positive and finite")
+    return th
