@@ -340,7 +340,10 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        result = self._simulate(X)
+        return self._proba(self._simulate(X))
+
+    def _proba(self, result):
+        """predict_proba of a simulation result."""
         counts = result.counts.astype(np.float64)
         totals = counts.sum(axis=1, keepdims=True)
         proba = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)

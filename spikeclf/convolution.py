@@ -16,7 +16,7 @@ from joblib import effective_n_jobs
 from ._conv import KINDS as _KINDS
 from ._conv import simulate as _simulate_kernel
 from .events import PackedEvents, check_events
-from .simulator import _SPIKE_CAPACITY, SimulationResult, _stop_times
+from .simulator import _SPIKE_CAPACITY, SimulationResult, _stop_times, collect_spikes
 
 __all__ = ["simulate_conv"]
 
@@ -177,18 +177,12 @@ def simulate_conv(
 def _recorded_spikes(
     packed, stop, network, n_out, n_layers, spike_t, spike_i, n_spikes
 ):
-    """Per-sample output spikes; samples that overflowed the buffer run again."""
-    times = [spike_t[i, :k] for i, k in enumerate(n_spikes)]
-    neurons = [spike_i[i, :k] for i, k in enumerate(n_spikes)]
-    for i in np.flatnonzero(n_spikes > spike_t.shape[1]):
-        channel, t = packed.sample(i)
-        k = int(n_spikes[i])
-        t_buf, i_buf = np.zeros((1, k)), np.zeros((1, k), dtype=np.int32)
+    def rerun(channel, t, stop_one, t_buf, i_buf):
         _simulate_kernel(
             channel,
             t,
             np.array([0, len(t)], np.int64),
-            stop[i : i + 1],
+            stop_one,
             *network,
             np.zeros((1, n_out), np.int64),
             np.zeros((1, n_out)),
@@ -199,8 +193,8 @@ def _recorded_spikes(
             np.zeros(1, np.int64),
             1,
         )
-        times[i], neurons[i] = t_buf[0], i_buf[0]
-    return times, neurons
+
+    return collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun)
 
 
 def _check_input_shape(input_shape):

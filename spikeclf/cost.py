@@ -128,10 +128,11 @@ def _unfolding(snn, streams, y, times):
     accuracy, operations, inhibitions = [], [], []
     for stop in times:
         cut = [s[: np.searchsorted(s["t"], stop * 1e6, side="left")] for s in streams]
-        accuracy.append(np.mean(snn.predict(cut) == y))
-        synops, inhibited = snn.synaptic_operations(cut)
-        operations.append(synops.sum(axis=1).mean())
-        inhibitions.append(inhibited.sum(axis=1).mean())
+        result = snn._simulate(cut)  # one simulation for accuracy and operations
+        predicted = snn.classes_[np.argmax(snn._proba(result), axis=1)]
+        accuracy.append(np.mean(predicted == y))
+        operations.append(result.synops.sum(axis=1).mean())
+        inhibitions.append(result.inhibitions.sum(axis=1).mean())
     return {
         "time": times,
         "snn_accuracy": np.array(accuracy),

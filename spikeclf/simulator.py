@@ -201,20 +201,14 @@ def simulate(
 
 
 def _recorded_spikes(packed, stop, network, spike_t, spike_i, n_spikes):
-    """Per-sample output spikes; samples that overflowed the buffer run again."""
-    times = [spike_t[i, :k] for i, k in enumerate(n_spikes)]
-    neurons = [spike_i[i, :k] for i, k in enumerate(n_spikes)]
-    overflow = np.flatnonzero(n_spikes > spike_t.shape[1])
     n_out, n_layers = network[0][-1], len(network[0]) - 1
-    for i in overflow:
-        channel, t = packed.sample(i)
-        k = int(n_spikes[i])
-        t_buf, i_buf = np.zeros((1, k)), np.zeros((1, k), dtype=np.int32)
+
+    def rerun(channel, t, stop_one, t_buf, i_buf):
         _simulate_kernel(
             channel,
             t,
             np.array([0, len(t)], np.int64),
-            stop[i : i + 1],
+            stop_one,
             *network,
             np.zeros((1, n_out), np.int64),
             np.zeros((1, n_out)),
@@ -227,6 +221,21 @@ def _recorded_spikes(packed, stop, network, spike_t, spike_i, n_spikes):
             np.zeros((0, 0)),
             1,
         )
+
+    return collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun)
+
+
+def collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun):
+    """Per-sample output spikes from the kernel's buffers; a sample that
+    overflowed them runs again alone, ``rerun(channel, t, stop, t_buf, i_buf)``,
+    with buffers of its size."""
+    times = [spike_t[i, :k] for i, k in enumerate(n_spikes)]
+    neurons = [spike_i[i, :k] for i, k in enumerate(n_spikes)]
+    for i in np.flatnonzero(n_spikes > spike_t.shape[1]):
+        channel, t = packed.sample(i)
+        k = int(n_spikes[i])
+        t_buf, i_buf = np.zeros((1, k)), np.zeros((1, k), dtype=np.int32)
+        rerun(channel, t, stop[i : i + 1], t_buf, i_buf)
         times[i], neurons[i] = t_buf[0], i_buf[0]
     return times, neurons
 
