@@ -11,6 +11,7 @@ from ._ann import FrameANNClassifier
 from ._mlp import SpikingMLPClassifier
 from ._network import TrainingDiverged
 from ._persistence import SKOPS_TRUSTED_TYPES
+from .augment import ElasticDistortion
 from .datasets import load_digits_events, load_mnist
 from .encoders import PoissonEncoder
 from .events import EVENT_DTYPE, EventStreamError, check_events, make_events
@@ -18,6 +19,7 @@ from .simulator import simulate
 
 __all__ = [
     "EVENT_DTYPE",
+    "ElasticDistortion",
     "EventStreamError",
     "FrameANNClassifier",
     "SKOPS_TRUSTED_TYPES",

@@ -110,8 +110,8 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         -------
         self : PoissonEncoder
         """
-        X, shape = self._validate_images(X, reset=True)
-        self.image_shape_ = self._resolve_shape(shape)
+        X, shape = _validate_images(self, X, reset=True)
+        self.image_shape_ = _resolve_shape(self.image_shape, shape)
         height, width = self.image_shape_
         self.sensor_size_ = check_sensor_size((width, height, 1))
         self.permutation_ = (
@@ -135,7 +135,7 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
             One time-sorted event stream per image, times in microseconds.
         """
         check_is_fitted(self)
-        X, _ = self._validate_images(X, reset=False)
+        X, _ = _validate_images(self, X, reset=False)
         rng = check_random_state(self.random_state)
         streams = []
         for start in range(0, X.shape[0], _CHUNK):
@@ -175,26 +175,32 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []
         return tags
 
-    def _validate_images(self, X, reset):
-        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
-        if X.ndim not in (2, 3):
-            raise ValueError(
-                "expected images of shape (n_images, n_pixels) or (n_images, height, "
-                f"width), got an array of shape {X.shape}"
-            )
-        shape = X.shape[1:]
-        X = validate_data(self, X.reshape(len(X), -1), reset=reset, dtype="numeric")
-        if np.any(X < 0):
-            raise ValueError("pixel intensities must be non-negative")
-        return X, shape
 
-    def _resolve_shape(self, shape):
-        if self.image_shape is None:
-            return tuple(shape) if len(shape) == 2 else (1, shape[0])
-        image_shape = tuple(int(s) for s in self.image_shape)
-        if len(image_shape) != 2 or image_shape[0] * image_shape[1] != np.prod(shape):
-            raise ValueError(
-                f"image_shape={self.image_shape!r} does not match images with "
-                f"{int(np.prod(shape))} pixels"
-            )
-        return image_shape
+def _validate_images(estimator, X, reset):
+    """``X`` as (n_images, n_pixels), and the shape of one image as given."""
+    X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            "expected images of shape (n_images, n_pixels) or (n_images, height, "
+            f"width), got an array of shape {X.shape}"
+        )
+    shape = X.shape[1:]
+    X = validate_data(estimator, X.reshape(len(X), -1), reset=reset, dtype="numeric")
+    if np.any(X < 0):
+        raise ValueError(
+            "Negative values in data: pixel intensities must be non-negative"
+        )
+    return X, shape
+
+
+def _resolve_shape(image_shape, shape):
+    """``(height, width)`` from the ``image_shape`` parameter and ``shape``."""
+    if image_shape is None:
+        return tuple(shape) if len(shape) == 2 else (1, shape[0])
+    resolved = tuple(int(s) for s in image_shape)
+    if len(resolved) != 2 or resolved[0] * resolved[1] != np.prod(shape):
+        raise ValueError(
+            f"image_shape={image_shape!r} does not match images with "
+            f"{int(np.prod(shape))} pixels"
+        )
+    return resolved
