@@ -40,7 +40,7 @@ task = load_task("nmnist", data_home)
 if args.model:
     clf = joblib.load(args.model)
 else:
-    clf = default_classifier("nmnist", hidden, "sgd", 0, 0)
+    clf = default_classifier("nmnist", hidden, 0, 0)
     train_on_event_streams(task, clf, epochs=args.epochs, log=print)
 
 times, rate = event_rate(task.X_test, bin_width=0.005)

@@ -34,9 +34,9 @@ clf = load_or_train(task, args.model, hidden=(100,)).set_params(n_jobs=2)
 X = encode_test_set(task)
 size = sum(s.nbytes for s in X) / 2**20
 print(f"{len(X)} samples, {sum(len(s) for s in X)} events, {size:.0f} MiB of input")
-default_chunk = spikeclf._mlp._PREDICT_CHUNK
+default_chunk = spikeclf._base._PREDICT_CHUNK
 for chunk, name in ((default_chunk, "in chunks"), (len(X), "at once")):
-    spikeclf._mlp._PREDICT_CHUNK = chunk
+    spikeclf._base._PREDICT_CHUNK = chunk
     tracemalloc.start()
     start = time.perf_counter()
     accuracy = np.mean(clf.predict(X) == task.y_test)
@@ -47,4 +47,4 @@ for chunk, name in ((default_chunk, "in chunks"), (len(X), "at once")):
         f"{name:>9}: accuracy {accuracy:.4f}, {peak:.0f} MiB at the peak above the "
         f"input, {seconds:.1f} s"
     )
-spikeclf._mlp._PREDICT_CHUNK = default_chunk
+spikeclf._base._PREDICT_CHUNK = default_chunk

@@ -8,6 +8,7 @@ Pfeiffer (2016), behind a scikit-learn API.
 __version__ = "0.1.0.dev0"
 
 from ._ann import FrameANNClassifier
+from ._cnn import SpikingCNNClassifier
 from ._mlp import SpikingMLPClassifier
 from ._network import TrainingDiverged
 from ._persistence import SKOPS_TRUSTED_TYPES
@@ -24,6 +25,7 @@ __all__ = [
     "FrameANNClassifier",
     "SKOPS_TRUSTED_TYPES",
     "PoissonEncoder",
+    "SpikingCNNClassifier",
     "SpikingMLPClassifier",
     "TrainingDiverged",
     "__version__",

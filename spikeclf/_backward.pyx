@@ -12,7 +12,7 @@ samples, so that one sample costs O(active synapses), not O(all weights).
 See ../shared/SPEC.md section 3 for the derivation and its sign conventions.
 """
 
-from libc.math cimport INFINITY, exp, isfinite, log, sqrt
+from libc.math cimport exp, isfinite, log, sqrt
 from libc.stdlib cimport calloc, free
 
 cimport numpy as cnp
@@ -25,24 +25,6 @@ from ._lif cimport (
 )
 
 cnp.import_array()
-
-
-cdef struct Optimizer:
-    bint adam
-    double lr_w, lr_th, beta1, beta2, eps
-    double correction1, correction2   # 1 - beta^step, Adam's bias corrections
-
-
-cdef inline void _step(
-    double *param, double *m, double *v, double grad, double lr, const Optimizer *opt,
-) noexcept nogil:
-    """param -= lr * grad (SGD), or the Adam step with bias-corrected moments."""
-    if not opt.adam:
-        param[0] -= lr * grad
-        return
-    m[0] = opt.beta1 * m[0] + (1.0 - opt.beta1) * grad
-    v[0] = opt.beta2 * v[0] + (1.0 - opt.beta2) * grad * grad
-    param[0] -= lr * (m[0] / opt.correction1) / (sqrt(v[0] / opt.correction2) + opt.eps)
 
 
 cdef void _activities_at(Layer *L, double t_end) noexcept nogil:
@@ -184,6 +166,64 @@ cdef bint _update(
     return finite
 
 
+cdef Optimizer _optimizer(
+    bint adam, double lr_w, double lr_th, double beta1, double beta2, double eps,
+) noexcept nogil:
+    cdef Optimizer opt
+    opt.adam = adam
+    opt.lr_w = lr_w
+    opt.lr_th = lr_th
+    opt.beta1 = beta1
+    opt.beta2 = beta2
+    opt.eps = eps
+    opt.correction1 = 1.0
+    opt.correction2 = 1.0
+    return opt
+
+
+cdef int _tail_backward(
+    Layer *layers, Py_ssize_t n_layers, const int32 *all_out, double sigma,
+    double **m_ptr, Optimizer *opt, int64 *counters, double *error, double *delta,
+    double *below, bint error_to_input,
+) noexcept nogil:
+    """Backward pass and updates of fully connected layers, from the output down.
+
+    ``error`` holds the output error; every output neuron counts as active (a
+    silent target must still learn). Adam's step counter advances first.
+    With ``error_to_input``, the error of layer 0's active inputs is left in
+    ``below`` (for the layers before it). Returns -1 when a parameter became
+    non-finite, 1 when the error reached layer 0, else 0.
+    """
+    cdef Py_ssize_t l, i, n_active = layers[n_layers - 1].n_out
+    cdef const int32 *active = all_out
+    cdef Layer *L
+    cdef int reached = 0
+    cdef bint finite = True
+    if opt.adam:
+        counters[0] += 1
+        opt.correction1 = 1.0 - opt.beta1 ** counters[0]
+        opt.correction2 = 1.0 - opt.beta2 ** counters[0]
+    for l in range(n_layers - 1, -1, -1):
+        L = &layers[l]
+        if n_active == 0 or L.n_active_in == 0:
+            break
+        _deltas(L, active, n_active, sigma, error, delta)
+        if l > 0 or error_to_input:
+            _error_below(L, active, n_active, delta, below)
+        finite = _update(
+            L, active, n_active, delta, sigma,
+            m_ptr[4 * l], m_ptr[4 * l + 1], m_ptr[4 * l + 2], m_ptr[4 * l + 3], opt,
+        ) and finite
+        if l > 0:
+            for i in range(L.n_active_in):
+                error[i] = below[i]
+            active = L.active_in
+            n_active = L.n_active_in
+        else:
+            reached = 1
+    return reached if finite else -1
+
+
 cdef void _regularize_weights(Layer *L, double step, double beta, double *norm) noexcept nogil:
     """Fold the offsets into the weights, then exponential weight decay (Eq. 15).
 
@@ -271,13 +311,12 @@ def train_epoch(
         infinite (training diverged; the parameters are then not to be trusted).
     """
     cdef Py_ssize_t n_layers = sizes.shape[0] - 1
-    cdef Py_ssize_t l, s, e, sample, i, n_active, widest = 0
+    cdef Py_ssize_t l, s, e, sample, i, widest = 0
     cdef Py_ssize_t n_out
     cdef int status = 0
     cdef Optimizer opt
     cdef Recorder rec
     cdef Layer *layers = NULL
-    cdef Layer *L
     cdef double stop
     cdef const double **w_ptr = NULL
     cdef double **th_ptr = NULL
@@ -289,7 +328,6 @@ def train_epoch(
     cdef double *below = NULL
     cdef double[:, ::1] w_view
     cdef double[::1] view
-    cdef const int32 *active
 
     _check_training_inputs(
         channel, t, indptr, t_end, target, order, sizes, weights, thresholds, offsets,
@@ -337,14 +375,7 @@ def train_epoch(
 
     for i in range(n_out):
         all_out[i] = <int32> i
-    opt.adam = adam
-    opt.lr_w = lr_w
-    opt.lr_th = lr_th
-    opt.beta1 = beta1
-    opt.beta2 = beta2
-    opt.eps = eps
-    opt.correction1 = 1.0
-    opt.correction2 = 1.0
+    opt = _optimizer(adam, lr_w, lr_th, beta1, beta2, eps)
     rec.spike_t = NULL
     rec.spike_i = NULL
     rec.capacity = 0
@@ -370,32 +401,9 @@ def train_epoch(
             predicted[sample] = _argmax(counts, n_out)
             loss[sample] = _output_error(counts, n_out, target[sample], cross_entropy, error)
 
-            # Backward, from the output layer down; every output neuron counts
-            # as active (a silent target must still learn).
-            if opt.adam:
-                counters[0] += 1
-                opt.correction1 = 1.0 - beta1 ** counters[0]
-                opt.correction2 = 1.0 - beta2 ** counters[0]
-            active = all_out
-            n_active = n_out
-            for l in range(n_layers - 1, -1, -1):
-                L = &layers[l]
-                if n_active == 0 or L.n_active_in == 0:
-                    break
-                _deltas(L, active, n_active, sigma, error, delta)
-                if l > 0:
-                    _error_below(L, active, n_active, delta, below)
-                if not _update(
-                    L, active, n_active, delta, sigma,
-                    m_ptr[4 * l], m_ptr[4 * l + 1], m_ptr[4 * l + 2], m_ptr[4 * l + 3],
-                    &opt,
-                ):
-                    status = -2
-                if l > 0:
-                    for i in range(L.n_active_in):
-                        error[i] = below[i]
-                    active = L.active_in
-                    n_active = L.n_active_in
+            if _tail_backward(layers, n_layers, all_out, sigma, m_ptr, &opt,
+                              &counters[0], error, delta, below, False) < 0:
+                status = -2
             for l in range(n_layers):
                 if not _finite(&layers[l]):
                     status = -2

@@ -35,7 +35,7 @@ import numpy as np
 cimport numpy as cnp
 
 from ._lif cimport (
-    Layer, Recorder, _deliver, _free_layers, _make_layers, _reset, _settle,
+    Layer, Recorder, _accumulate, _deliver, _free_layers, _make_layers, _reset, _settle,
     check_length, check_shape, int32, int64, uint8,
 )
 
@@ -58,45 +58,9 @@ cdef extern from "_conv_simd.h" nogil:
         Py_ssize_t winner, double kappa)
 
 
-# Kinds of spatial layer: the first column of the ``spatial`` table.
-cdef enum:
-    CONV = 0
-    POOL = 1
-
 KINDS = {"conv": CONV, "pool": POOL}
 # Columns of the ``spatial`` table: kind, input (C, H, W), C_out, K.
 N_COLUMNS = 6
-
-
-cdef struct Spatial:
-    int kind                 # CONV or POOL
-    Py_ssize_t c_in, h_in, w_in, c_out, h_out, w_out, k
-    Py_ssize_t n_pos         # h_out * w_out positions
-    const double *w          # conv: (c_in, k, k, c_out); NULL for pool
-    const double *th         # (c_out,) thresholds, one per feature map
-    double *neg_th           # (c_out,) -th, the lower bound
-    double *zeros            # (c_out,) the offsets of spikeclf_integrate_each
-    double tau, t_ref, kappa
-    # state of the sample being simulated
-    double *v                # conv: v[pos * c_out + o]; pool: by flat index
-    double *t_out            # same layout: last output spike or inhibition
-    double *t_last           # conv: (n_pos,) last update of a position's neurons;
-                             # pool: (n_out,) each neuron's own
-    double *pos_t_out        # conv: (n_pos,) latest t_out at a position
-    uint8 *fired             # conv: (n_out,) flags for the current event
-    int32 *spiked            # conv: (k * k * c_out,) flat indices, in firing order
-    Py_ssize_t *touched      # conv: (k * k,) positions the current event covers
-    Py_ssize_t *best         # conv: (k * k,) best unfired o at threshold there, or -1
-    double *best_ratio       # conv: (k * k,) its V / V_th
-    int64 synops, inhibitions
-
-
-cdef struct Net:
-    Spatial *sp              # (n_sp,) convolution and pooling layers
-    Py_ssize_t n_sp
-    Layer *dense             # (n_dense,) the fully connected tail, or NULL
-    Py_ssize_t n_dense
-    Recorder rec             # output spikes of the last layer
 
 
 cdef inline Py_ssize_t _best_at(const Spatial *S, Py_ssize_t pos, double *ratio) noexcept nogil:
@@ -129,6 +93,7 @@ cdef void _conv_event(
     cdef double decay, dt, best = 0.0
     cdef const double *w
 
+    _input_activity(S, c, y, x, t)
     # Steps 1-4 at every covered position: one decay and one vector loop each.
     for yo in range(y0, y1 + 1):
         for xo in range(x0, x1 + 1):
@@ -207,6 +172,7 @@ cdef void _pool_event(
     cdef Spatial *S = &net.sp[l]
     cdef Py_ssize_t yo = y // 2, xo = x // 2, i
     cdef double dt, w_dyn, decay = 1.0
+    _input_activity(S, c, y, x, t)
     if yo >= S.h_out or xo >= S.w_out:
         return  # beyond the last whole 2x2 window
     i = c * S.n_pos + yo * S.w_out + xo
@@ -225,6 +191,19 @@ cdef void _pool_event(
         _emit(net, l, i, t)
 
 
+cdef inline void _input_activity(
+    Spatial *S, Py_ssize_t c, Py_ssize_t y, Py_ssize_t x, double t,
+) noexcept nogil:
+    """Training: the activity of input (c, y, x) of a spatial layer takes a spike."""
+    cdef Py_ssize_t k = (c * S.h_in + y) * S.w_in + x
+    if S.x == NULL:
+        return
+    if S.x_t[k] == -INFINITY:
+        S.active_in[S.n_active_in] = <int32> k
+        S.n_active_in += 1
+    _accumulate(&S.x[k], &S.x_t[k], t, S.tau)
+
+
 cdef inline void _spatial_event(
     Net *net, Py_ssize_t l, Py_ssize_t c, Py_ssize_t y, Py_ssize_t x, double t,
 ) noexcept nogil:
@@ -236,8 +215,13 @@ cdef inline void _spatial_event(
 
 cdef void _emit(Net *net, Py_ssize_t l, Py_ssize_t i, double t) noexcept nogil:
     """Spike of neuron i (flat index) of spatial layer l: to the next layer or the record."""
-    cdef const Spatial *S = &net.sp[l]
+    cdef Spatial *S = &net.sp[l]
     cdef Py_ssize_t c, rest, y
+    if S.a != NULL:
+        if S.a_t[i] == -INFINITY:
+            S.active_out[S.n_active_out] = <int32> i
+            S.n_active_out += 1
+        _accumulate(&S.a[i], &S.a_t[i], t, S.tau)
     if l + 1 < net.n_sp:
         c = i // S.n_pos
         rest = i - c * S.n_pos
@@ -254,13 +238,13 @@ cdef void _emit(Net *net, Py_ssize_t l, Py_ssize_t i, double t) noexcept nogil:
 
 
 cdef Net *_make_net(
-    Py_ssize_t n_sp, const int64[:, ::1] spatial, const double **sp_w,
-    const double **sp_th, const double[::1] sp_tau, const double[::1] sp_t_ref,
+    Py_ssize_t n_sp, const int64[:, ::1] spatial, double **sp_w,
+    double **sp_th, const double[::1] sp_tau, const double[::1] sp_t_ref,
     const double[::1] sp_kappa, Py_ssize_t n_dense, const int64[::1] sizes,
     const double **weights, double **thresholds, const double[::1] tau,
-    const double[::1] t_ref, const double[::1] kappa,
+    const double[::1] t_ref, const double[::1] kappa, bint train,
 ) noexcept nogil:
-    """Allocate one thread's network state; NULL when out of memory."""
+    """Allocate one thread's network state (train: with activities); NULL when out of memory."""
     cdef Net *net = <Net *> calloc(1, sizeof(Net))
     cdef Spatial *S
     cdef Py_ssize_t l, i, n_out, n_state
@@ -282,6 +266,8 @@ cdef Net *_make_net(
         else:
             S.h_out, S.w_out = S.h_in // 2, S.w_in // 2
         S.n_pos = S.h_out * S.w_out
+        S.n_in = S.c_in * S.h_in * S.w_in
+        S.n_out = S.c_out * S.n_pos
         S.w = sp_w[l]
         S.th = sp_th[l]
         S.tau, S.t_ref, S.kappa = sp_tau[l], sp_t_ref[l], sp_kappa[l]
@@ -306,9 +292,23 @@ cdef Net *_make_net(
             S.best_ratio = <double *> calloc(S.k * S.k, sizeof(double))
             ok = ok and S.pos_t_out != NULL and S.fired != NULL and S.spiked != NULL
             ok = ok and S.touched != NULL and S.best != NULL and S.best_ratio != NULL
+        if train:
+            S.x = <double *> calloc(S.n_in, sizeof(double))
+            S.x_t = <double *> calloc(S.n_in, sizeof(double))
+            S.a = <double *> calloc(n_out, sizeof(double))
+            S.a_t = <double *> calloc(n_out, sizeof(double))
+            S.active_in = <int32 *> calloc(S.n_in, sizeof(int32))
+            S.active_out = <int32 *> calloc(n_out, sizeof(int32))
+            ok = ok and S.x != NULL and S.x_t != NULL and S.a != NULL and S.a_t != NULL
+            ok = ok and S.active_in != NULL and S.active_out != NULL
+            if ok:
+                for i in range(S.n_in):
+                    S.x_t[i] = -INFINITY
+                for i in range(n_out):
+                    S.a_t[i] = -INFINITY
     if ok and n_dense > 0:
         net.dense = _make_layers(
-            n_dense, sizes, weights, thresholds, tau, t_ref, kappa, False)
+            n_dense, sizes, weights, thresholds, tau, t_ref, kappa, train)
         ok = net.dense != NULL
     if not ok:
         _free_net(net)
@@ -335,6 +335,12 @@ cdef void _free_net(Net *net) noexcept nogil:
             free(S.touched)
             free(S.best)
             free(S.best_ratio)
+            free(S.x)
+            free(S.x_t)
+            free(S.a)
+            free(S.a_t)
+            free(S.active_in)
+            free(S.active_out)
         free(net.sp)
     if net.dense != NULL:
         _free_layers(net.dense, net.n_dense)
@@ -357,8 +363,29 @@ cdef void _reset_net(Net *net) noexcept nogil:
         if S.kind == CONV:
             for i in range(S.n_pos):
                 S.pos_t_out[i] = -INFINITY
+        if S.x != NULL:
+            # Only the entries the last sample made active.
+            for i in range(S.n_active_in):
+                S.x_t[S.active_in[i]] = -INFINITY
+            for i in range(S.n_active_out):
+                S.a_t[S.active_out[i]] = -INFINITY
+            S.n_active_in = 0
+            S.n_active_out = 0
     if net.n_dense > 0:
         _reset(net.dense, net.n_dense)
+
+
+cdef void _input_event(Net *net, Py_ssize_t k, double t) noexcept nogil:
+    """Input event on channel k (flat index of (c, y, x)) at time t, and what follows."""
+    cdef Py_ssize_t c, y, plane, width
+    if net.n_sp == 0:
+        _deliver(net.dense, net.n_dense, 0, k, t, &net.rec)
+        return
+    width = net.sp[0].w_in
+    plane = net.sp[0].h_in * width
+    c = k // plane
+    y = (k - c * plane) // width
+    _spatial_event(net, 0, c, y, k - c * plane - y * width, t)
 
 
 cdef void _run_sample(
@@ -368,7 +395,7 @@ cdef void _run_sample(
     int64[:, ::1] synops, int64[:, ::1] inhibitions, double[:, ::1] spike_t,
     int32[:, ::1] spike_i, int64[::1] n_spikes,
 ) noexcept nogil:
-    cdef Py_ssize_t e, l, i, o, pos, k, c, y, plane = 1, width = 1
+    cdef Py_ssize_t e, l, i, o, pos
     cdef double stop = t_end[sample]
     cdef Spatial *S
     cdef Layer *L
@@ -378,19 +405,10 @@ cdef void _run_sample(
     net.rec.spike_t = &spike_t[sample, 0] if net.rec.capacity > 0 else NULL
     net.rec.spike_i = &spike_i[sample, 0] if net.rec.capacity > 0 else NULL
     net.rec.n_spikes = 0
-    if net.n_sp > 0:
-        plane = net.sp[0].h_in * net.sp[0].w_in
-        width = net.sp[0].w_in
     for e in range(indptr[sample], indptr[sample + 1]):
         if t[e] > stop:
             break
-        k = channel[e]
-        if net.n_sp > 0:
-            c = k // plane
-            y = (k - c * plane) // width
-            _spatial_event(net, 0, c, y, k - c * plane - y * width, t[e])
-        else:
-            _deliver(net.dense, net.n_dense, 0, k, t[e], &net.rec)
+        _input_event(net, channel[e], t[e])
     n_spikes[sample] = net.rec.n_spikes
     for l in range(net.n_sp):
         synops[sample, l] = net.sp[l].synops
@@ -592,8 +610,8 @@ def simulate(
     cdef Py_ssize_t n_in, n_out, l, sample
     cdef int[1] out_of_memory
     cdef Net *net = NULL
-    cdef const double **sp_w = NULL
-    cdef const double **sp_th = NULL
+    cdef double **sp_w = NULL
+    cdef double **sp_th = NULL
     cdef const double **w_ptr = NULL
     cdef double **th_ptr = NULL
     cdef const double[:, :, :, ::1] w4
@@ -619,8 +637,8 @@ def simulate(
         check_length("spike_t", spike_t.shape[0], n_samples)
     check_length("n_spikes", n_spikes.shape[0], n_samples)
 
-    sp_w = <const double **> calloc(n_sp + 1, sizeof(double *))
-    sp_th = <const double **> calloc(n_sp + 1, sizeof(double *))
+    sp_w = <double **> calloc(n_sp + 1, sizeof(double *))
+    sp_th = <double **> calloc(n_sp + 1, sizeof(double *))
     w_ptr = <const double **> calloc(n_dense + 1, sizeof(double *))
     th_ptr = <double **> calloc(n_dense + 1, sizeof(double *))
     out_of_memory[0] = sp_w == NULL or sp_th == NULL or w_ptr == NULL or th_ptr == NULL
@@ -629,9 +647,9 @@ def simulate(
         for l in range(n_sp):
             if spatial[l, 0] == CONV:
                 w4 = spatial_weights[l]
-                sp_w[l] = &w4[0, 0, 0, 0]
+                sp_w[l] = <double *> &w4[0, 0, 0, 0]  # read only at inference
             th1 = spatial_thresholds[l]
-            sp_th[l] = &th1[0]
+            sp_th[l] = <double *> &th1[0]
         for l in range(n_dense):
             w2 = weights[l]
             th1 = thresholds[l]
@@ -640,7 +658,7 @@ def simulate(
         with nogil, parallel(num_threads=n_threads):
             net = _make_net(
                 n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref, spatial_kappa,
-                n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa,
+                n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa, False,
             )
             if net == NULL:
                 out_of_memory[0] = 1

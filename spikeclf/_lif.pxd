@@ -1,5 +1,7 @@
 """Declarations shared by the kernels: the state of a layer and the event loop."""
 
+from libc.math cimport INFINITY, exp
+
 cimport numpy as cnp
 
 ctypedef cnp.int64_t int64
@@ -69,3 +71,12 @@ cdef int check_inputs(
 ) except -1
 cdef int check_length(str name, Py_ssize_t length, Py_ssize_t expected) except -1
 cdef int check_shape(str name, tuple shape, tuple expected) except -1
+
+
+cdef inline void _accumulate(double *value, double *when, double t, double tau) noexcept nogil:
+    """Add one spike at t to a low-pass filtered activity kept lazily (Eq. 4)."""
+    if when[0] == -INFINITY:
+        value[0] = 1.0
+    else:
+        value[0] = value[0] * exp((when[0] - t) / tau) + 1.0
+    when[0] = t

@@ -53,16 +53,6 @@ cdef extern from "_lif_simd.h" nogil:
         float *acc, const float *w, const int32 *rows, Py_ssize_t n_rows, Py_ssize_t n)
 
 
-
-cdef inline void _accumulate(double *value, double *when, double t, double tau) noexcept nogil:
-    """Add one spike at t to a low-pass filtered activity kept lazily."""
-    if when[0] == -INFINITY:
-        value[0] = 1.0
-    else:
-        value[0] = value[0] * exp((when[0] - t) / tau) + 1.0
-    when[0] = t
-
-
 cdef inline Py_ssize_t _next_winner(const Layer *L, Py_ssize_t at_threshold) noexcept nogil:
     """Neuron at threshold, not yet fired on this event, with the largest V / V_th."""
     if at_threshold == 0:

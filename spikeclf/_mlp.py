@@ -1,45 +1,15 @@
 """SpikingMLPClassifier: a fully connected spiking network trained by backprop."""
 
-import copy
-import time
-from numbers import Integral, Real
-
-import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from ._network import Network, TrainingDiverged, initial_thresholds
-from ._persistence import check_state_format, dump_atomically, state_format
-from .events import check_events, iter_packed
-from .simulator import SimulationResult
+from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
+from ._network import Network, initial_thresholds
 
 __all__ = ["SpikingMLPClassifier"]
 
-# Samples per kernel call: the granularity of progress bars and interruptions.
-_BLOCK = 2000
-_PREDICT_CHUNK = 1024
-# What an epoch changes: restored when one is interrupted or diverges.
-_TRAINING_STATE = (
-    "network_",
-    "n_iter_",
-    "t_",
-    "loss_curve_",
-    "train_scores_",
-    "validation_scores_",
-    "epoch_stats_",
-    "_rng",
-)
 
-
-class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
+class SpikingMLPClassifier(BaseSpikingClassifier):
     """Deep spiking network of LIF neurons trained on event streams by backpropagation.
 
     The method of Lee, Delbruck and Pfeiffer (2016): event-driven leaky
@@ -159,31 +129,7 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": [tuple, list],
-        "lateral_inhibition": [tuple, list, None],
-        "tau": [Interval(Real, 0, None, closed="neither")],
-        "refractory": [Interval(Real, 0, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="neither"), tuple, list],
-        "solver": [StrOptions({"sgd", "adam"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "threshold_learning_rate": [Interval(Real, 0, None, closed="left"), None],
-        "weight_reg": [Interval(Real, 0, None, closed="left")],
-        "weight_reg_beta": [Interval(Real, 0, None, closed="neither")],
-        "threshold_reg": [Interval(Real, 0, None, closed="left")],
-        "threshold_min": [Interval(Real, 0, 1, closed="both")],
-        "sigma": [Interval(Real, 0, 1, closed="both")],
-        "output_loss": [StrOptions({"max_normalized", "cross_entropy"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "decay_epochs": [Interval(Real, 0, None, closed="neither"), None],
-        "shuffle": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "sensor_size": [tuple, list, None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
-        "verbose": ["verbose"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -242,147 +188,6 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, checkpoint=None):
-        """Train for ``max_iter`` epochs (from scratch unless ``warm_start``).
-
-        An interrupt (Ctrl-C) or a diverging epoch leaves the estimator as it
-        was after the last completed epoch, then raises.
-
-        Parameters
-        ----------
-        X : list of event streams
-            Structured arrays with fields x, y, t (microseconds), p; see
-            :func:`spikeclf.check_events`. Each stream is one presentation;
-            activities are read at its last event.
-        y : array-like of shape (n_samples,)
-            Labels, of any type.
-        checkpoint : str or path-like, default=None
-            File that receives the estimator (joblib, written atomically) after
-            every epoch. To continue an interrupted fit, load it with
-            ``joblib.load`` and fit again with ``warm_start=True`` and the
-            epochs that remain as ``max_iter``.
-
-        Returns
-        -------
-        self : SpikingMLPClassifier
-        """
-        fresh = not (self.warm_start and hasattr(self, "network_"))
-        packed, y = self._validate_training_data(X, y, reset=fresh)
-        if fresh:
-            self._initialize(packed, np.unique(y))
-        packed, targets, validation = self._split_validation(packed, self._encode(y))
-        best_score, best_params, stale = -np.inf, None, 0
-        for _ in range(self.max_iter):
-            self._train_epoch_or_roll_back((packed, targets), validation)
-            if checkpoint is not None:
-                dump_atomically(self, checkpoint)
-            if validation is None:
-                continue
-            if self.validation_scores_[-1] > best_score + self.tol:
-                best_score, best_params, stale = (
-                    self.validation_scores_[-1],
-                    self._snapshot(),
-                    0,
-                )
-            else:
-                stale += 1
-            if self.early_stopping and stale >= self.n_iter_no_change:
-                break
-        if self.early_stopping and best_params is not None:
-            self._restore(best_params)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
-        """Train one epoch on ``X``, continuing from the current parameters.
-
-        Parameters
-        ----------
-        X : list of event streams
-        y : array-like of shape (n_samples,)
-        classes : array-like, default=None
-            All labels; required on the first call unless ``y`` holds them all.
-
-        Returns
-        -------
-        self : SpikingMLPClassifier
-        """
-        first = not hasattr(self, "network_")
-        packed, y = self._validate_training_data(X, y, reset=first)
-        if first:
-            self._initialize(
-                packed, np.unique(y) if classes is None else np.unique(classes)
-            )
-        elif classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
-            raise ValueError(
-                f"classes={list(np.unique(classes))} differs from the classes of the "
-                f"first call {list(self.classes_)}"
-            )
-        self._train_epoch_or_roll_back((packed, self._encode(y)), None)
-        return self
-
-    # -------------------------------------------------------------- predict
-    def predict_proba(self, X):
-        """Class probabilities: output spike counts normalized to sum 1.
-
-        A sample without any output spike falls back to a softmax of the
-        output membrane potentials relative to their thresholds.
-
-        Parameters
-        ----------
-        X : list of event streams
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        return self._proba(self._simulate(X))
-
-    def _proba(self, result):
-        """predict_proba of a simulation result."""
-        counts = result.counts.astype(np.float64)
-        totals = counts.sum(axis=1, keepdims=True)
-        proba = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-        silent = totals[:, 0] == 0
-        if silent.any():
-            z = result.v[silent] / self.network_.thresholds[-1]
-            z = np.exp(z - z.max(axis=1, keepdims=True))
-            proba[silent] = z / z.sum(axis=1, keepdims=True)
-        return proba
-
-    def predict(self, X):
-        """Most active output neuron's class (ties: the first).
-
-        Parameters
-        ----------
-        X : list of event streams
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def synaptic_operations(self, X):
-        """Synaptic operations per sample and layer, and lateral-inhibition updates.
-
-        Parameters
-        ----------
-        X : list of event streams
-
-        Returns
-        -------
-        synops : ndarray of int64, shape (n_samples, n_layers)
-        inhibitions : ndarray of int64, shape (n_samples, n_layers)
-        """
-        result = self._simulate(X)
-        return result.synops, result.inhibitions
-
     @property
     def coefs_(self):
         check_is_fitted(self)
@@ -394,36 +199,6 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         return self.network_.thresholds
 
     # -------------------------------------------------------------- helpers
-    def _simulate(self, X):
-        check_is_fitted(self)
-        # Chunks bound the memory of packing to one chunk, whatever len(X) is.
-        parts = [
-            self.network_.simulate(chunk, n_jobs=self.n_jobs)
-            for chunk in iter_packed(X, self.sensor_size_, _PREDICT_CHUNK)
-        ]
-        result = SimulationResult(
-            *(
-                np.concatenate([getattr(p, name) for p in parts])
-                for name in ("counts", "v", "synops", "inhibitions")
-            )
-        )
-        self.synops_per_sample_ = float(result.synops.sum(axis=1).mean())
-        return result
-
-    def _validate_training_data(self, X, y, reset):
-        y = column_or_1d(y, warn=True)
-        if len(y) == 0:
-            raise ValueError("the data set is empty: at least one sample is needed")
-        check_classification_targets(y)
-        if reset and len(np.unique(y)) < 2:
-            raise ValueError(
-                "need samples of at least 2 classes to train, got 1 class"
-                + (" (1 sample)" if len(y) == 1 else "")
-            )
-        packed = check_events(X, self.sensor_size if reset else self.sensor_size_)
-        check_consistent_length(np.empty(packed.n_samples), y)
-        return packed, y
-
     def _initialize(self, packed, classes):
         if len(classes) < 2:
             raise ValueError(f"need at least 2 classes to train, got {list(classes)}")
@@ -445,21 +220,21 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
         self._adopt(network, classes, packed.sensor_size)
 
     def _adopt(self, network, classes, sensor_size):
-        """Make ``network`` this estimator's, untrained: fit from scratch or import."""
-        if not hasattr(self, "_rng"):
-            self._rng = check_random_state(self.random_state)
-        self.classes_ = np.asarray(classes)
-        self.sensor_size_ = tuple(int(s) for s in sensor_size)
-        self.n_features_in_ = network.sizes[0]
-        self.network_ = network
+        super()._adopt(network, classes, sensor_size)
         alpha = self._per_layer(self.alpha, len(network.weights), "alpha")
         self._initial_thresholds = initial_thresholds(network.sizes, alpha)
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self.train_scores_ = []
-        self.validation_scores_ = []
-        self.epoch_stats_ = []
+
+    def _regularization(self, decay):
+        """Threshold (rho) and weight (lambda) regularization per layer, hidden only."""
+        sizes = self.network_.sizes
+        hidden = range(len(sizes) - 2)
+        # rho N, the rise of a firing neuron, is threshold_reg times its initial value.
+        rho = [
+            self.threshold_reg * decay * self._initial_thresholds[i] / sizes[i + 1]
+            for i in hidden
+        ] + [0.0]
+        reg = [self.weight_reg for _ in hidden] + [0.0]
+        return rho, reg
 
     def _kappa(self, n_layers):
         if self.lateral_inhibition is None:
@@ -479,187 +254,3 @@ class SpikingMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"lateral_inhibition values must be in [-1, 0], got {kappa}"
             )
         return kappa
-
-    @staticmethod
-    def _per_layer(value, n_layers, name):
-        if np.ndim(value) == 0:
-            return [float(value)] * n_layers
-        values = [float(v) for v in value]
-        if not values or any(v <= 0 for v in values):
-            raise ValueError(f"{name} must be positive, got {value!r}")
-        if len(values) != n_layers and len(values) <= 2:
-            values = [values[0]] * (n_layers - 1) + [values[-1]]
-        if len(values) != n_layers:
-            raise ValueError(
-                f"{name} needs at most {n_layers} values, got {len(values)}"
-            )
-        return values
-
-    def _encode(self, y):
-        targets = np.searchsorted(self.classes_, y)
-        unknown = (targets >= len(self.classes_)) | (
-            self.classes_[np.minimum(targets, len(self.classes_) - 1)] != y
-        )
-        if unknown.any():
-            raise ValueError(
-                f"y holds labels not seen at the first fit: {np.unique(y[unknown])[:5]}"
-            )
-        return targets.astype(np.int32)
-
-    def _split_validation(self, packed, targets):
-        fraction = self.validation_fraction
-        if self.early_stopping and fraction == 0:
-            fraction = 0.1
-        if fraction == 0:
-            return packed, targets, None
-        idx = np.arange(packed.n_samples)
-        stratify = targets if np.bincount(targets).min() >= 2 else None
-        train, valid = train_test_split(
-            idx,
-            test_size=fraction,
-            random_state=self._rng.randint(2**31),
-            stratify=stratify,
-        )
-        return (
-            packed.subset(train),
-            targets[train],
-            (packed.subset(valid), targets[valid]),
-        )
-
-    def _train_epoch_or_roll_back(self, training, validation):
-        """One epoch; after an interrupt or a divergence, the state before it."""
-        before = copy.deepcopy({name: getattr(self, name) for name in _TRAINING_STATE})
-        try:
-            self._train_one_epoch(training, validation)
-        except (KeyboardInterrupt, TrainingDiverged) as exc:
-            for name, value in before.items():
-                setattr(self, name, value)
-            if isinstance(exc, TrainingDiverged):
-                raise TrainingDiverged(
-                    f"{exc} (in epoch {self.n_iter_ + 1}); the estimator keeps the "
-                    f"parameters of epoch {self.n_iter_}"
-                ) from None
-            raise
-
-    def _train_one_epoch(self, training, validation):
-        packed, targets = training
-        start = time.perf_counter()
-        decay = np.exp(-self.n_iter_ / self.decay_epochs) if self.decay_epochs else 1.0
-        lr_w = self.learning_rate * decay
-        lr_th = (
-            0.1 * self.learning_rate
-            if self.threshold_learning_rate is None
-            else self.threshold_learning_rate
-        ) * decay
-        sizes = self.network_.sizes
-        n_layers = len(sizes) - 1
-        hidden = range(n_layers - 1)
-        # rho N, the rise of a firing neuron, is threshold_reg times its initial value.
-        rho = [
-            self.threshold_reg * decay * self._initial_thresholds[i] / sizes[i + 1]
-            for i in hidden
-        ] + [0.0]
-        reg = [self.weight_reg for _ in hidden] + [0.0]
-        t_end = packed.last_times()
-        order = (
-            self._rng.permutation(packed.n_samples)
-            if self.shuffle
-            else np.arange(packed.n_samples)
-        )
-        blocks = range(0, len(order), _BLOCK)
-        if self.verbose >= 2:
-            from tqdm.auto import tqdm
-
-            blocks = tqdm(blocks, desc=f"epoch {self.n_iter_ + 1}", unit_scale=_BLOCK)
-        results = []
-        for b in blocks:
-            results.append(
-                self.network_.train_epoch(
-                    packed,
-                    t_end,
-                    targets,
-                    order[b : b + _BLOCK],
-                    lr_w=lr_w,
-                    lr_th=lr_th,
-                    rho=rho,
-                    reg_lambda=reg,
-                    reg_beta=self.weight_reg_beta,
-                    reg_every=100,
-                    sigma=self.sigma,
-                    adam=(0.9, 0.999, 1e-8) if self.solver == "adam" else None,
-                    output_loss=self.output_loss,
-                )
-            )
-        loss = np.concatenate([r.loss for r in results])
-        predicted = np.concatenate([r.predicted for r in results])
-        self.n_iter_ += 1
-        self.t_ += len(order)
-        self.loss_curve_.append(float(loss.mean()))
-        self.train_scores_.append(float(np.mean(predicted == targets[order])))
-        stats = {
-            "output_spikes": float(
-                np.concatenate([r.output_spikes for r in results]).mean()
-            ),
-            "synops": float(np.concatenate([r.synops for r in results]).mean()),
-            "seconds": time.perf_counter() - start,
-        }
-        if validation is not None:
-            self.validation_scores_.append(
-                float(
-                    np.mean(self.predict(validation[0]) == self.classes_[validation[1]])
-                )
-            )
-        self.epoch_stats_.append(stats)
-        if self.verbose:
-            valid = (
-                f", validation {self.validation_scores_[-1]:.4f}"
-                if validation is not None
-                else ""
-            )
-            print(
-                f"epoch {self.n_iter_}: loss {self.loss_curve_[-1]:.4f}, train "
-                f"{self.train_scores_[-1]:.4f}{valid}, {stats['output_spikes']:.1f} "
-                "output "
-                f"spikes and {stats['synops']:.3g} synaptic operations per sample, "
-                f"{stats['seconds']:.1f} s",
-                flush=True,
-            )
-
-    def _snapshot(self):
-        return [p.copy() for p in self.network_.weights + self.network_.thresholds]
-
-    def _restore(self, snapshot):
-        n = len(self.network_.weights)
-        self.network_.weights = snapshot[:n]
-        self.network_.thresholds = snapshot[n:]
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of :meth:`predict` on ``X`` against ``y``.
-
-        Parameters
-        ----------
-        X : list of event streams
-        y : array-like of shape (n_samples,)
-            True labels; every one must be among ``classes_``.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        self._encode(column_or_1d(y))  # raises on labels the model never saw
-        return super().score(X, y, sample_weight=sample_weight)
-
-    def __getstate__(self):
-        return {**super().__getstate__(), **state_format()}
-
-    def __setstate__(self, state):
-        state = check_state_format(state, type(self).__name__)
-        # A parameter added since the file was written takes its default.
-        super().__setstate__({**type(self)().get_params(deep=False), **state})
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        return tags

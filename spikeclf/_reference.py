@@ -684,3 +684,197 @@ def dvs_events_reference(emulator, image):
                     last = t
     events.sort()
     return [e[1] for e in events], [e[0] for e in events], [e[2] for e in events]
+
+
+def train_step_conv_reference(
+    channels,
+    times,
+    target,
+    input_shape,
+    layers,
+    th_min,
+    *,
+    t_end,
+    sigma=0.5,
+    lr_w=0.002,
+    lr_th=0.0002,
+    adam=None,
+    output_loss="max_normalized",
+):
+    """One training step of a spiking CNN on one sample, from the equations.
+
+    The forward pass is :func:`simulate_conv_reference` (no threshold
+    regularization); the activities of Eq. 4 are sums over the recorded spike
+    trains. The backward pass writes every convolution and pooling layer as
+    its dense (n_in, n_out) matrix and follows the per-neuron rules of
+    ``spikeclf._conv_backward`` literally, with a direct solve of Eq. 8 per
+    position; shared-kernel gradients are the sums over the dense matrix's
+    entries of each kernel weight. ``layers`` as simulate_conv_reference takes
+    them; ``th_min`` per layer (None for pooling). ``adam`` as in
+    :func:`train_step_reference`, its moments per layer in the layout of the
+    weights (None for pooling). Returns the updated ``layers`` (copies), the
+    ``loss``, the output ``counts`` and the ``deltas`` per layer (flat).
+    """
+    layers = [dict(spec) for spec in layers]
+    res = simulate_conv_reference(channels, times, input_shape, layers, t_end=t_end)
+    n_layers = len(layers)
+    shapes_in = [tuple(input_shape)] + list(res["shapes"][:-1])
+    in_spikes = [[(t, c) for c, t in zip(channels, times, strict=True) if t <= t_end]]
+    in_spikes += res["spikes"][:-1]
+    x, active_in, a = [], [], []
+    for ly, spec in enumerate(layers):
+        n_in, n_out = int(np.prod(shapes_in[ly])), len(res["counts"][ly])
+        x.append(_activity(in_spikes[ly], n_in, t_end, spec["tau"]))
+        active_in.append(_spiked(in_spikes[ly], n_in))
+        a.append(_activity(res["spikes"][ly], n_out, t_end, spec["tau"]))
+    counts = res["counts"][-1]
+    err, loss = _output_error_reference(counts, target, output_loss)
+    deltas = [np.zeros(len(c)) for c in res["counts"]]
+    active = np.ones(len(counts), dtype=bool)
+    for ly in range(n_layers - 1, -1, -1):
+        spec = layers[ly]
+        if not active.any() or not active_in[ly].any():
+            break
+        matrix, index = _dense_form(spec, shapes_in[ly], res["shapes"][ly])
+        connected = index >= 0
+        # Per-neuron synapses M_i and active synapses m_i.
+        M = connected.sum(axis=0).astype(float)
+        m = (active_in[ly][:, None] & connected).sum(axis=0).astype(float)
+        th = _thresholds_flat(spec, res["shapes"][ly])
+        kappa = float(spec.get("kappa", 0.0))
+        g = np.where(active, 1.0 / th, 0.0)
+        g_bar = np.sqrt(np.sum(g**2) / active.sum())
+        delta = np.zeros(len(th))
+        for group in _groups(spec, res["shapes"][ly], active):
+            n = len(group)
+            A = (1 + sigma * kappa) * np.eye(n) - sigma * kappa * np.ones((n, n))
+            delta[group] = g[group] / g_bar * np.linalg.solve(A, err[group])
+        deltas[ly] = delta
+        if spec["type"] == "dense":
+            n_in, n_out = matrix.shape
+            m_all = active_in[ly].sum()
+            M, m = np.full(n_out, float(n_in)), np.full(n_out, float(m_all))
+            fan = float(n_out)
+        else:
+            fan = float(np.max(connected.sum(axis=1)))  # C_out K K (1 in pooling)
+        safe_m = np.maximum(m, 1)
+        if ly > 0:  # Eq. 12, per neuron, the weights before this update
+            err = (matrix * np.sqrt(M / safe_m)[None, :]) @ delta
+            err = np.where(active_in[ly], err, 0.0)
+        if spec["type"] == "pool":
+            active = res["counts"][ly - 1] > 0 if ly > 0 else None
+            continue
+        grad_dense = np.sqrt(fan / safe_m)[None, :] * np.outer(x[ly], delta)
+        grad_dense = np.where(connected & active_in[ly][:, None], grad_dense, 0.0)
+        group_a = np.zeros(len(th))
+        for group in _groups(spec, res["shapes"][ly], active):
+            group_a[group] = a[ly][group].sum()
+        a_hat = a[ly] - sigma * kappa * (group_a - a[ly])
+        grad_th_flat = np.where(
+            active, -np.sqrt(fan / (safe_m * M)) * delta * a_hat, 0.0
+        )
+        if spec["type"] == "dense":
+            grad_w, grad_th = grad_dense, grad_th_flat
+            touched_w = np.outer(active_in[ly], active)
+            touched_th = active
+        else:
+            w = spec["weights"]
+            grad_w = np.zeros(w.size)
+            np.add.at(grad_w, index[connected], grad_dense[connected])
+            grad_w = grad_w.reshape(w.shape)
+            n_pos = len(th) // w.shape[0]
+            grad_th = grad_th_flat.reshape(w.shape[0], n_pos).sum(axis=1)
+            touched_th = active.reshape(w.shape[0], n_pos).any(axis=1)
+            touched_w = np.broadcast_to(touched_th[:, None, None, None], w.shape)
+        W = np.array(spec["weights"], dtype=np.float64)
+        T = np.array(spec["thresholds"], dtype=np.float64)
+        if adam is None:
+            W -= lr_w * np.where(touched_w, grad_w, 0.0)
+            T -= lr_th * np.where(touched_th, grad_th, 0.0)
+        else:
+            m_w, v_w, m_th, v_th = adam["moments"][ly]
+            _adam(W, m_w, v_w, grad_w, touched_w, lr_w, adam)
+            _adam(T, m_th, v_th, grad_th, touched_th, lr_th, adam)
+        low = T < th_min[ly]
+        lift = np.where(low, th_min[ly] - T, 0.0)
+        W += lift if spec["type"] == "dense" else lift[:, None, None, None]
+        T[low] = th_min[ly][low]
+        spec["weights"], spec["thresholds"] = W, T
+        active = res["counts"][ly - 1] > 0 if ly > 0 else None
+    return {"layers": layers, "loss": loss, "counts": counts, "deltas": deltas}
+
+
+def _activity(spikes, n, t_end, tau):
+    """Eq. 4 at t_end: sum over the spikes of each neuron of exp(-(t_end - t) / tau)."""
+    out = np.zeros(n)
+    for t, i in spikes:
+        out[int(i)] += math.exp(-(t_end - t) / tau)
+    return out
+
+
+def _spiked(spikes, n):
+    out = np.zeros(n, dtype=bool)
+    for _, i in spikes:
+        out[int(i)] = True
+    return out
+
+
+def _output_error_reference(counts, target, output_loss):
+    y = np.zeros(len(counts))
+    y[target] = 1.0
+    if output_loss == "cross_entropy":
+        p = np.exp(counts - counts.max())
+        p /= p.sum()
+        return p - y, -float(np.log(p[target]))
+    o = counts / counts.max() if counts.max() > 0 else np.zeros(len(counts))
+    err = o - y
+    loss = 0.5 * float(err @ err)
+    if np.count_nonzero(err):
+        err = err / np.sqrt(np.count_nonzero(err))
+    return err, loss
+
+
+def _dense_form(spec, shape_in, shape_out):
+    """A layer as a dense (n_in, n_out) matrix, and for each entry the flat index
+    of the kernel weight it is (dense: the entry itself; pool: 0; -1 if none)."""
+    n_in, n_out = int(np.prod(shape_in)), int(np.prod(shape_out))
+    if spec["type"] == "dense":
+        w = np.asarray(spec["weights"], dtype=np.float64)
+        return w, np.arange(w.size).reshape(w.shape)
+    matrix, index = np.zeros((n_in, n_out)), np.full((n_in, n_out), -1)
+    for k in range(n_in):
+        c, y, x = np.unravel_index(k, shape_in)
+        for o, yo, xo in np.ndindex(*shape_out):
+            i = np.ravel_multi_index((o, yo, xo), shape_out)
+            if spec["type"] == "pool":
+                if c == o and y // 2 == yo and x // 2 == xo:
+                    matrix[k, i], index[k, i] = 1.0, 0
+                continue
+            w = np.asarray(spec["weights"])
+            ky, kx = y - yo, x - xo
+            if 0 <= ky < w.shape[2] and 0 <= kx < w.shape[3]:
+                matrix[k, i] = w[o, c, ky, kx]
+                index[k, i] = np.ravel_multi_index((o, c, ky, kx), w.shape)
+    return matrix, index
+
+
+def _thresholds_flat(spec, shape_out):
+    if spec["type"] == "pool":
+        return np.full(int(np.prod(shape_out)), float(spec.get("threshold", 0.8)))
+    th = np.asarray(spec["thresholds"], dtype=np.float64)
+    if spec["type"] == "dense":
+        return th
+    return np.repeat(th, shape_out[1] * shape_out[2])
+
+
+def _groups(spec, shape_out, active):
+    """Active neurons by winner-take-all group: the layer, or a conv position."""
+    if spec["type"] != "conv":
+        return [np.flatnonzero(active)] if active.any() else []
+    n_pos = shape_out[1] * shape_out[2]
+    by_position = active.reshape(shape_out[0], n_pos)
+    return [
+        np.flatnonzero(by_position[:, p]) * n_pos + p
+        for p in range(n_pos)
+        if by_position[:, p].any()
+    ]

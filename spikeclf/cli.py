@@ -9,7 +9,8 @@ import joblib
 import numpy as np
 
 from . import __version__
-from ._mlp import SpikingMLPClassifier
+from ._base import BaseSpikingClassifier
+from .augment import ElasticDistortion
 from .datasets import MNIST_FILES, find_mnist, get_data_home, load_mnist
 
 
@@ -62,7 +63,8 @@ def _build_parser():
     train = commands.add_parser(
         "train",
         help="train a spiking MLP (default: the built-in digits, in under a minute)",
-        description="Train SpikingMLPClassifier on Poisson events of static images: "
+        description="Train SpikingMLPClassifier (with --cnn, SpikingCNNClassifier) "
+        "on Poisson events of static images: "
         "fresh events every epoch, long presentations for the test set.",
     )
     train.add_argument(
@@ -87,8 +89,28 @@ def _build_parser():
         type=int,
         help="training epochs (default: 30 for digits, 20 for MNIST)",
     )
-    train.add_argument("--solver", choices=["sgd", "adam"], default="sgd")
-    train.add_argument("--learning-rate", type=float, default=0.002)
+    train.add_argument(
+        "--cnn",
+        metavar="LAYERS",
+        help="train a SpikingCNNClassifier with these hidden layers, e.g. "
+        "20c5-p2-50c5-p2-200 (the paper's); image data sets only",
+    )
+    train.add_argument(
+        "--elastic",
+        action="store_true",
+        help="elastic distortion of the training images, fresh every epoch "
+        "(Simard et al. 2003: alpha 34, sigma 4)",
+    )
+    train.add_argument(
+        "--solver",
+        choices=["sgd", "adam"],
+        help="optimizer (default: sgd for the MLP, adam for the CNN)",
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        help="weight learning rate (default: 0.002 for the MLP, 5e-4 for the CNN)",
+    )
     train.add_argument(
         "--alpha",
         type=float,
@@ -223,12 +245,17 @@ def _build_parser():
 def _train(args):
     from .experiments import load_task, train_on_event_streams, train_on_images
 
+    if args.cnn and args.dataset == "nmnist":
+        raise ValueError("--cnn trains on images: use --dataset digits or mnist")
+    if args.elastic and args.dataset == "nmnist":
+        raise ValueError("--elastic distorts images: use --dataset digits or mnist")
     task = load_task(args.dataset, args.data_home, limit=args.limit)
     if args.epochs is None:
         args.epochs = 30 if args.dataset == "digits" else 20
-    classifier = _classifier(args)
+    classifier = _classifier(args, task)
+    shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
     print(
-        f"training {classifier.hidden_layer_sizes} hidden units, {classifier.solver}, "
+        f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
         f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
         f"{classifier.output_loss} loss on {args.dataset} "
         f"({len(task.y_train)} training, {len(task.y_test)} test samples), "
@@ -250,6 +277,7 @@ def _train(args):
         history = train_on_images(
             task,
             classifier,
+            augment=ElasticDistortion() if args.elastic else None,
             train_duration=args.train_duration,
             test_duration=args.test_duration,
             **protocol,
@@ -376,12 +404,12 @@ def _cost_snn(args, task, default_hidden, train):
     if args.snn:
         return joblib.load(args.snn)
     hidden = tuple(args.hidden) if args.hidden else default_hidden
-    snn = default_classifier(task.name, hidden, "sgd", args.seed, args.verbose)
+    snn = default_classifier(task.name, hidden, args.seed, args.verbose)
     train(task, snn, epochs=args.epochs, random_state=args.seed, log=print)
     return snn
 
 
-def _classifier(args):
+def _classifier(args, task):
     """The classifier to train: saved in --output with --resume, else a new one."""
     from .experiments import default_classifier
 
@@ -390,20 +418,26 @@ def _classifier(args):
             raise ValueError("--resume continues the run saved in --output: give both")
         if os.path.exists(args.output):
             classifier = joblib.load(args.output)
-            if not isinstance(classifier, SpikingMLPClassifier):
+            if not isinstance(classifier, BaseSpikingClassifier):
                 raise ValueError(
                     f"{args.output} holds a {type(classifier).__name__}, not a "
-                    "SpikingMLPClassifier"
+                    "spikeclf spiking classifier"
                 )
             print(f"resuming {args.output} after epoch {classifier.n_iter_}")
             return classifier.set_params(verbose=args.verbose, n_jobs=args.n_jobs)
+    params = {}
+    if args.learning_rate is not None:
+        params["learning_rate"] = args.learning_rate
+    if args.solver is not None:
+        params["solver"] = args.solver
     return default_classifier(
         args.dataset,
         args.hidden,
-        args.solver,
         args.seed,
         args.verbose,
-        learning_rate=args.learning_rate,
+        layers=args.cnn,
+        sensor_size=getattr(task, "sensor_size", None),
+        **params,
         alpha=tuple(args.alpha),
         output_loss=args.output_loss,
         weight_reg=args.weight_reg,

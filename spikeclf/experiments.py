@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from ._cnn import SpikingCNNClassifier
 from ._mlp import SpikingMLPClassifier
 from ._persistence import dump_atomically
 from .datasets import load_mnist, load_nmnist
@@ -43,6 +44,12 @@ class ImageTask:
     X_test: np.ndarray
     y_test: np.ndarray
     permute_pixels: bool
+
+    @property
+    def sensor_size(self):
+        """``(width, height, 1)`` of the images: the encoder's sensor."""
+        height, width = np.shape(self.X_train)[1:3]
+        return (width, height, 1)
 
 
 @dataclass
@@ -88,6 +95,7 @@ def train_on_images(
     classifier,
     *,
     epochs,
+    augment=None,
     train_duration=0.05,
     test_duration=1.0,
     rate=5000.0,
@@ -101,8 +109,11 @@ def train_on_images(
     Every epoch draws new events (``train_duration`` seconds per image) from a
     seed of its own, ``(random_state, epoch)``; the test set is encoded once
     (``test_duration`` seconds) and scored every ``eval_every`` epochs and
-    after the last. ``save``, a path, receives the classifier (written
-    atomically) after every epoch. A classifier that has ``n_iter_`` epochs
+    after the last. ``augment``, a transformer of flattened images such as
+    :class:`spikeclf.ElasticDistortion`, changes the training images before
+    each epoch's encoding, seeded by ``(random_state, epoch, 1)``. ``save``, a
+    path, receives the classifier (written atomically) after every epoch. A
+    classifier that has ``n_iter_`` epochs
     already (loaded from ``save``) continues at epoch ``n_iter_ + 1``, exactly
     as the uninterrupted run would have.
 
@@ -118,8 +129,15 @@ def train_on_images(
     )
 
     def training_set(epoch):
+        images = task.X_train
+        if augment is not None:
+            augment.set_params(
+                random_state=np.random.RandomState([random_state, epoch, 1])
+            )
+            flat = np.reshape(images, (len(images), -1))
+            images = augment.fit(flat).transform(flat).reshape(np.shape(images))
         encoder.random_state = np.random.RandomState([random_state, epoch])
-        return encoder.transform(task.X_train)
+        return encoder.transform(images)
 
     return _train_epochs(
         classifier,
@@ -160,7 +178,7 @@ def load_or_train(task, model=None, *, hidden=None, epochs=1):
     """The classifier saved in ``model`` (joblib), or a new one trained on ``task``."""
     if model is not None:
         return joblib.load(model)
-    classifier = default_classifier(task.name, hidden, "sgd", 0, 0)
+    classifier = default_classifier(task.name, hidden, 0, 0)
     # Short test presentations: the caller scores the model its own way.
     train_on_images(
         task, classifier, epochs=epochs, test_duration=0.05, log=lambda line: None
@@ -235,15 +253,20 @@ def _train_epochs(
     return history
 
 
-def default_classifier(task_name, hidden, solver, random_state, verbose, **params):
-    """The classifier the CLI trains: the paper's defaults, sized for the task."""
-    hidden = tuple(hidden) if hidden else ((100,) if task_name == "digits" else (800,))
+def default_classifier(
+    task_name, hidden, random_state, verbose, *, layers=None, sensor_size=None, **params
+):
+    """The classifier the CLI trains: the paper's defaults, sized for the task.
+
+    ``layers`` (a :class:`SpikingCNNClassifier` layer string) gives the spiking
+    CNN of section 3.2 instead of the MLP; ``params`` override the defaults.
+    """
     if task_name == "nmnist":  # section 3.3: tau 200 ms on the 34 x 34 x 2 sensor
         params = {"tau": 0.2, "sensor_size": NMNIST_SENSOR_SIZE, **params}
-    return SpikingMLPClassifier(
-        hidden_layer_sizes=hidden,
-        solver=solver,
-        random_state=random_state,
-        verbose=verbose,
-        **params,
-    )
+    elif sensor_size is not None:
+        params = {"sensor_size": sensor_size, **params}
+    common = {"random_state": random_state, "verbose": verbose, **params}
+    if layers:
+        return SpikingCNNClassifier(layers=layers, **common)
+    hidden = tuple(hidden) if hidden else ((100,) if task_name == "digits" else (800,))
+    return SpikingMLPClassifier(hidden_layer_sizes=hidden, **common)

@@ -69,13 +69,31 @@ def test_train_on_the_built_in_digits(capsys, tmp_path):
     args = ["train", "--epochs", "2", "--hidden", "30", "--alpha", "3", "2"]
     assert main([*args, "--output", str(model)]) == 0
     out = capsys.readouterr().out
-    assert "(30,) hidden units, sgd, learning rate 0.002, alpha (3.0, 2.0)" in out
+    assert "MLPClassifier (30,), sgd, learning rate 0.002, alpha (3.0, 2.0)" in out
     accuracy = float(out.split("test accuracy ")[-1].split(",")[0])
     assert accuracy > 0.5  # 2 epochs of a small network: well above chance (0.1)
     import joblib
 
     clf = joblib.load(model)
     assert clf.n_iter_ == 2 and clf.coefs_[0].shape == (64, 30)
+
+
+def test_train_a_cnn_with_elastic_distortion(capsys, tmp_path):
+    model = tmp_path / "cnn.joblib"
+    args = ["train", "--epochs", "2", "--cnn", "4c3-p2-20", "--elastic"]
+    assert main([*args, "--output", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "SpikingCNNClassifier 4c3-p2-20, adam, learning rate 0.0005" in out
+    import joblib
+
+    clf = joblib.load(model)
+    assert clf.n_iter_ == 2 and clf.sensor_size_ == (8, 8, 1)
+    assert [w.shape for w in clf.coefs_] == [(4, 1, 3, 3), (36, 20), (20, 10)]
+
+
+def test_cnn_and_elastic_are_refused_on_event_data(capsys):
+    assert main(["train", "--dataset", "nmnist", "--cnn", "4c3"]) == 1
+    assert "--cnn trains on images" in capsys.readouterr().err
 
 
 def test_train_without_mnist_says_where_to_put_it(tmp_path, capsys, monkeypatch):

@@ -36,7 +36,7 @@ def fitted(small):
 
 # ------------------------------------------------------------------ bad input
 def test_errors_name_the_sample_across_prediction_chunks(small, fitted, monkeypatch):
-    monkeypatch.setattr("spikeclf._mlp._PREDICT_CHUNK", 64)
+    monkeypatch.setattr("spikeclf._base._PREDICT_CHUNK", 64)
     X, _ = small
     X = list(X)
     X[150] = X[150].copy()
@@ -51,7 +51,7 @@ def test_errors_name_the_sample_across_prediction_chunks(small, fitted, monkeypa
 def test_chunked_prediction_equals_one_chunk(small, fitted, monkeypatch):
     X, _ = small
     whole = fitted.predict_proba(X), fitted.synaptic_operations(X)
-    monkeypatch.setattr("spikeclf._mlp._PREDICT_CHUNK", 7)
+    monkeypatch.setattr("spikeclf._base._PREDICT_CHUNK", 7)
     np.testing.assert_array_equal(fitted.predict_proba(X), whole[0])
     for chunked, one in zip(fitted.synaptic_operations(X), whole[1], strict=True):
         np.testing.assert_array_equal(chunked, one)

@@ -1,0 +1,542 @@
+"""SpikingCNNClassifier: a spiking convolutional network trained by backprop."""
+
+import re
+from dataclasses import dataclass, field
+from numbers import Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
+from ._conv import KINDS
+from ._conv_backward import train_epoch
+from ._network import EpochResult, TrainingDiverged, initial_thresholds
+from .convolution import simulate_conv
+
+__all__ = ["SpikingCNNClassifier"]
+
+_LAYER = re.compile(r"^(?:(\d+)c(\d+)|p2|(\d+))$")
+
+
+def parse_layers(spec):
+    """``"20c5-p2-50c5-p2-200"`` -> [("conv", 20, 5), ("pool",), ..., ("dense", 200)].
+
+    Raises ValueError naming the part it cannot read.
+    """
+    layers = []
+    for part in str(spec).split("-"):
+        match = _LAYER.match(part.strip())
+        if match is None:
+            raise ValueError(
+                f"layers: cannot read {part!r} in {spec!r}; use NcK (N feature maps "
+                "of KxK), p2 (2x2 pooling) or N (fully connected), joined by '-'"
+            )
+        maps, size, units = match.groups()
+        if maps is not None:
+            layers.append(("conv", int(maps), int(size)))
+        elif units is not None:
+            layers.append(("dense", int(units)))
+        else:
+            layers.append(("pool",))
+        if layers[-1][0] != "dense" and any(ly[0] == "dense" for ly in layers[:-1]):
+            raise ValueError(f"layers: {part!r} comes after a fully connected layer")
+        if any(n < 1 for n in layers[-1][1:]):
+            raise ValueError(f"layers: sizes must be positive, got {part!r}")
+    return layers
+
+
+@dataclass
+class ConvNetwork:
+    """Parameters and training state of a spiking CNN, in the kernels' layout.
+
+    ``spatial`` is the kernel's (n_spatial, 6) table (kind, C_in, H_in, W_in,
+    C_out, K); ``kernels[l]`` the convolution weights as (C_in, K, K, C_out)
+    (None for pooling); the fully connected tail as in spikeclf._network.Network.
+    """
+
+    input_shape: tuple
+    spatial: np.ndarray
+    kernels: list
+    spatial_thresholds: list
+    spatial_th_min: list
+    spatial_kappa: np.ndarray
+    weights: list
+    thresholds: list
+    th_min: list
+    kappa: np.ndarray
+    tau: float
+    refractory: float
+    moments: list = field(default_factory=list)
+    counters: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
+
+    @classmethod
+    def initialize(
+        cls,
+        input_shape,
+        layers,
+        n_out,
+        alpha,
+        kappa,
+        tau,
+        refractory,
+        threshold_min,
+        pool_threshold,
+        rng,
+    ):
+        """Eq. 10 per layer, M the synapses of a neuron (C_in K K in a convolution)."""
+        shape, spatial, kernels, sp_th, dense_sizes = input_shape, [], [], [], []
+        trained = iter(alpha)
+        for layer in layers:
+            if layer[0] == "conv":
+                _, c_out, size = layer
+                if size > min(shape[1:]):
+                    raise ValueError(
+                        f"layers: a {size}x{size} kernel does not fit its "
+                        f"{shape[1]}x{shape[2]} input"
+                    )
+                m = shape[0] * size * size
+                bound = np.sqrt(3.0 / m)
+                kernels.append(
+                    rng.uniform(-bound, bound, (shape[0], size, size, c_out))
+                )
+                sp_th.append(np.full(c_out, next(trained) * bound))
+                spatial.append([KINDS["conv"], *shape, c_out, size])
+                shape = (c_out, shape[1] - size + 1, shape[2] - size + 1)
+            elif layer[0] == "pool":
+                if min(shape[1:]) < 2:
+                    raise ValueError(f"layers: a 2x2 pooling on a {shape[1:]} input")
+                kernels.append(None)
+                sp_th.append(np.full(shape[0], float(pool_threshold)))
+                spatial.append([KINDS["pool"], *shape, shape[0], 2])
+                shape = (shape[0], shape[1] // 2, shape[2] // 2)
+            else:
+                dense_sizes.append(layer[1])
+        sizes = [int(np.prod(shape)), *dense_sizes, n_out]
+        weights, thresholds = [], []
+        for (m, n), th in zip(
+            zip(sizes[:-1], sizes[1:], strict=False),
+            initial_thresholds(sizes, list(trained)),
+            strict=True,
+        ):
+            bound = np.sqrt(3.0 / m)
+            weights.append(rng.uniform(-bound, bound, size=(m, n)))
+            thresholds.append(np.full(n, th))
+        is_conv = [row[0] == KINDS["conv"] for row in spatial]
+        kappa = list(kappa)
+        return cls(
+            input_shape=tuple(input_shape),
+            spatial=np.array(spatial, dtype=np.int64).reshape(-1, 6),
+            kernels=kernels,
+            spatial_thresholds=sp_th,
+            spatial_th_min=[threshold_min * th for th in sp_th],
+            spatial_kappa=np.array([kappa.pop(0) if c else 0.0 for c in is_conv]),
+            weights=weights,
+            thresholds=thresholds,
+            th_min=[threshold_min * th for th in thresholds],
+            kappa=np.array(kappa, dtype=float),
+            tau=tau,
+            refractory=refractory,
+        )
+
+    @property
+    def sizes(self):
+        """Neurons of the fully connected layers, after the inputs of the first."""
+        return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
+
+    def layer_dicts(self):
+        """The layers as :func:`spikeclf.convolution.simulate_conv` takes them."""
+        common = {"tau": self.tau, "refractory": self.refractory}
+        layers = []
+        for row, kernel, th, kappa in zip(
+            self.spatial,
+            self.kernels,
+            self.spatial_thresholds,
+            self.spatial_kappa,
+            strict=True,
+        ):
+            if row[0] == KINDS["conv"]:
+                layers.append(
+                    {
+                        "type": "conv",
+                        "weights": kernel.transpose(3, 0, 1, 2),
+                        "thresholds": th,
+                        "kappa": float(kappa),
+                        **common,
+                    }
+                )
+            else:
+                layers.append({"type": "pool", "threshold": float(th[0]), **common})
+        for w, th, kappa in zip(self.weights, self.thresholds, self.kappa, strict=True):
+            layers.append(
+                {
+                    "type": "dense",
+                    "weights": w,
+                    "thresholds": th,
+                    "kappa": float(kappa),
+                    **common,
+                }
+            )
+        return layers
+
+    def simulate(self, packed, *, t_end=None, n_jobs=None, record_spikes=False):
+        """Inference: output counts and potentials of every sample."""
+        return simulate_conv(
+            packed,
+            self.input_shape,
+            self.layer_dicts(),
+            t_end=t_end,
+            record_spikes=record_spikes,
+            n_jobs=n_jobs,
+        )
+
+    def train_epoch(
+        self,
+        packed,
+        t_end_us,
+        targets,
+        order,
+        *,
+        lr_w,
+        lr_th,
+        rho,
+        reg_lambda,
+        reg_beta,
+        reg_every,
+        sigma,
+        adam,
+        output_loss="max_normalized",
+    ):
+        """One pass over ``order`` (batch size 1); parameters change in place.
+
+        ``rho`` and ``reg_lambda`` have one value per layer, spatial then dense.
+        """
+        n_sp = len(self.kernels)
+        if adam is not None and not self.moments:
+            dense = [
+                np.zeros_like(p)
+                for w, th in zip(self.weights, self.thresholds, strict=True)
+                for p in (w, w, th, th)
+            ]
+            spatial = [
+                None if k is None else np.zeros_like(p)
+                for k, th in zip(self.kernels, self.spatial_thresholds, strict=True)
+                for p in (k, k, th, th)
+            ]
+            self.moments = [spatial, dense]
+        n = packed.n_samples
+        result = EpochResult(
+            np.zeros(n),
+            np.zeros(n, np.int32),
+            np.zeros(n, np.int64),
+            np.zeros(n, np.int64),
+        )
+        n_dense = len(self.weights)
+        beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
+        rho = np.asarray(rho, float)
+        reg_lambda = np.asarray(reg_lambda, float)
+        if np.any(rho[:n_sp]):
+            raise ValueError("threshold regularization applies to dense layers only")
+        status = train_epoch(
+            packed.channel,
+            packed.t,
+            packed.indptr,
+            t_end_us,
+            np.ascontiguousarray(targets, dtype=np.int32),
+            np.ascontiguousarray(order, dtype=np.int64),
+            self.spatial,
+            self.kernels,
+            self.spatial_thresholds,
+            self.spatial_th_min,
+            self.moments[0] if adam is not None else [],
+            np.full(n_sp, self.tau * 1e6),
+            np.full(n_sp, self.refractory * 1e6),
+            np.asarray(self.spatial_kappa, float),
+            np.ascontiguousarray(reg_lambda[:n_sp]),
+            np.array(self.sizes, dtype=np.int64),
+            self.weights,
+            self.thresholds,
+            self.th_min,
+            self.moments[1] if adam is not None else [],
+            np.full(n_dense, self.tau * 1e6),
+            np.full(n_dense, self.refractory * 1e6),
+            np.asarray(self.kappa, float),
+            np.ascontiguousarray(rho[n_sp:]),
+            np.ascontiguousarray(reg_lambda[n_sp:]),
+            reg_beta,
+            reg_every,
+            sigma,
+            lr_w,
+            lr_th,
+            adam is not None,
+            beta1,
+            beta2,
+            eps,
+            output_loss == "cross_entropy",
+            self.counters,
+            result.loss,
+            result.predicted,
+            result.output_spikes,
+            result.synops,
+        )
+        if status == -2:
+            raise TrainingDiverged(
+                "training diverged: a weight or threshold became NaN or infinite; "
+                "lower the learning rate"
+            )
+        if status == -1:
+            raise MemoryError("not enough memory for the training state")
+        idx = np.asarray(order)
+        return EpochResult(
+            result.loss[idx],
+            result.predicted[idx],
+            result.output_spikes[idx],
+            result.synops[idx],
+        )
+
+
+class SpikingCNNClassifier(BaseSpikingClassifier):
+    """Spiking convolutional network trained on event streams by backpropagation.
+
+    The spiking CNN of Lee, Delbruck and Pfeiffer (2016, section 3.2):
+    event-driven convolution layers (stride 1, no padding, shared kernels,
+    one threshold per feature map), 2x2 pooling layers of spiking neurons with
+    weights 1 and threshold 0.8 (refractory, not trained), then fully
+    connected layers, all of leaky integrate-and-fire neurons with the
+    dynamic-weight refractory period. Trained with batch size 1 by
+    backpropagating through the low-pass filtered spike activities, the error
+    normalized per neuron (docs/cnn.md). Same interface and behaviour as
+    :class:`SpikingMLPClassifier`; every event stream is a ``(width, height,
+    polarities)`` image of events, polarity the input channel.
+
+    Parameters
+    ----------
+    layers : str, default="20c5-p2-50c5-p2-200"
+        Hidden layers joined by ``-``: ``NcK`` a convolution of N feature maps
+        with KxK kernels, ``p2`` a 2x2 pooling, ``N`` a fully connected layer of
+        N neurons (only after the others). The output layer (one neuron per
+        class) follows.
+    lateral_inhibition : tuple of float, default=None
+        kappa in [-1, 0] per convolution and fully connected layer, output
+        last; in a convolution, winner-take-all among the feature maps at one
+        position. None: -0.4 in every convolution and in the first fully
+        connected hidden layer, none in the other hidden layers, -1.0 in the
+        output layer. Without inhibition in the convolutions their activity
+        grows during training (docs/cnn.md: 5 times the synaptic operations
+        after 1,000 MNIST samples, against 2 times with it).
+    tau : float, default=20e-3
+        Membrane time constant in seconds, every layer.
+    refractory : float, default=1e-3
+        Refractory period in seconds, every layer (pooling too).
+    alpha : float or tuple of float, default=(3.0, 1.5)
+        Initial thresholds in units of sqrt(3 / M) (Eq. 10), per convolution
+        and fully connected layer as in :class:`SpikingMLPClassifier`.
+    pool_threshold : float, default=0.8
+        Threshold of the pooling neurons (weights 1).
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer, batch size 1; the paper trained its CNN with Adam.
+    learning_rate : float, default=5e-4
+    threshold_learning_rate : float, default=None
+        None means 0.1 * learning_rate.
+    weight_reg : float, default=0.002
+        Exponential weight regularization lambda (Eq. 14) of the hidden layers,
+        a feature map's kernel taken as the weights of one neuron.
+    weight_reg_beta : float, default=10.0
+    threshold_reg : float, default=0.05
+        Threshold regularization of the fully connected hidden layers, as in
+        :class:`SpikingMLPClassifier`; not applied to feature maps, which share
+        one threshold over all positions.
+    threshold_min : float, default=0.2
+    sigma : float, default=0.5
+    output_loss : {"max_normalized", "cross_entropy"}, default="max_normalized"
+    max_iter : int, default=30
+    decay_epochs : float, default=35.0
+    shuffle : bool, default=True
+    validation_fraction : float, default=0.0
+    early_stopping : bool, default=False
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    sensor_size : tuple of int, default=None
+        ``(width, height, polarities)``; None infers it at fit.
+    warm_start : bool, default=False
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int, default=None
+        Threads for prediction.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    coefs_ : list of ndarray
+        Per convolution layer its kernels ``(C_out, C_in, K, K)``, then the
+        fully connected weights ``(n_in, n_out)``.
+    thresholds_ : list of ndarray
+        Per convolution layer one threshold per feature map, then the fully
+        connected layers'.
+    sensor_size_ : tuple of int
+    n_features_in_ : int
+    n_iter_, t_, loss_curve_, train_scores_, validation_scores_, epoch_stats_ :
+        As in :class:`SpikingMLPClassifier`.
+    synops_per_sample_ : float
+        Mean synaptic operations per sample of the last prediction.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import train_test_split
+    >>> from spikeclf import SpikingCNNClassifier, load_digits_events
+    >>> X, y = load_digits_events(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = SpikingCNNClassifier("8c3-p2-50", max_iter=3, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.3
+    True
+    >>> [w.shape for w in clf.coefs_]
+    [(8, 1, 3, 3), (72, 50), (50, 10)]
+    """
+
+    _parameter_constraints = {
+        "layers": [str],
+        "pool_threshold": [Interval(Real, 0, None, closed="neither")],
+        **TRAINING_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        layers="20c5-p2-50c5-p2-200",
+        lateral_inhibition=None,
+        tau=20e-3,
+        refractory=1e-3,
+        alpha=(3.0, 1.5),
+        pool_threshold=0.8,
+        solver="adam",
+        learning_rate=5e-4,
+        threshold_learning_rate=None,
+        weight_reg=0.002,
+        weight_reg_beta=10.0,
+        threshold_reg=0.05,
+        threshold_min=0.2,
+        sigma=0.5,
+        output_loss="max_normalized",
+        max_iter=30,
+        decay_epochs=35.0,
+        shuffle=True,
+        validation_fraction=0.0,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
+        sensor_size=None,
+        warm_start=False,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.layers = layers
+        self.lateral_inhibition = lateral_inhibition
+        self.tau = tau
+        self.refractory = refractory
+        self.alpha = alpha
+        self.pool_threshold = pool_threshold
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.threshold_learning_rate = threshold_learning_rate
+        self.weight_reg = weight_reg
+        self.weight_reg_beta = weight_reg_beta
+        self.threshold_reg = threshold_reg
+        self.threshold_min = threshold_min
+        self.sigma = sigma
+        self.output_loss = output_loss
+        self.max_iter = max_iter
+        self.decay_epochs = decay_epochs
+        self.shuffle = shuffle
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.sensor_size = sensor_size
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    @property
+    def coefs_(self):
+        check_is_fitted(self)
+        net = self.network_
+        kernels = [k.transpose(3, 0, 1, 2) for k in net.kernels if k is not None]
+        return kernels + list(net.weights)
+
+    @property
+    def thresholds_(self):
+        check_is_fitted(self)
+        net = self.network_
+        conv = [
+            th
+            for k, th in zip(net.kernels, net.spatial_thresholds, strict=True)
+            if k is not None
+        ]
+        return conv + list(net.thresholds)
+
+    def _initialize(self, packed, classes):
+        if len(classes) < 2:
+            raise ValueError(f"need at least 2 classes to train, got {list(classes)}")
+        layers = parse_layers(self.layers)
+        n_trained = sum(ly[0] != "pool" for ly in layers) + 1
+        width, height, channels = packed.sensor_size
+        self._rng = check_random_state(self.random_state)
+        network = ConvNetwork.initialize(
+            (channels, height, width),
+            layers,
+            len(classes),
+            self._per_layer(self.alpha, n_trained, "alpha"),
+            self._kappa(layers),
+            self.tau,
+            self.refractory,
+            self.threshold_min,
+            self.pool_threshold,
+            self._rng,
+        )
+        self._adopt(network, classes, packed.sensor_size)
+
+    def _kappa(self, layers):
+        n_conv = sum(ly[0] == "conv" for ly in layers)
+        n_dense = sum(ly[0] == "dense" for ly in layers) + 1
+        if self.lateral_inhibition is None:
+            dense = [0.0] * n_dense
+            dense[-1] = -1.0
+            if n_dense > 1:
+                dense[0] = -0.4
+            return [-0.4] * n_conv + dense
+        kappa = [float(k) for k in self.lateral_inhibition]
+        if len(kappa) != n_conv + n_dense:
+            raise ValueError(
+                f"lateral_inhibition needs one value per convolution and fully "
+                f"connected layer ({n_conv + n_dense}, output last), got {len(kappa)}"
+            )
+        if not all(-1.0 <= k <= 0.0 for k in kappa):
+            raise ValueError(
+                f"lateral_inhibition values must be in [-1, 0], got {kappa}"
+            )
+        return kappa
+
+    def _regularization(self, decay):
+        """rho on the fully connected hidden layers; lambda on every hidden layer."""
+        net = self.network_
+        n_sp, sizes = len(net.kernels), net.sizes
+        hidden = range(len(sizes) - 2)
+        alpha = self._per_layer(
+            self.alpha,
+            sum(k is not None for k in net.kernels) + len(net.weights),
+            "alpha",
+        )[-len(net.weights) :]
+        start = initial_thresholds(sizes, alpha)
+        rho = (
+            [0.0] * n_sp
+            + [self.threshold_reg * decay * start[i] / sizes[i + 1] for i in hidden]
+            + [0.0]
+        )
+        reg = (
+            [self.weight_reg if k is not None else 0.0 for k in net.kernels]
+            + [self.weight_reg for _ in hidden]
+            + [0.0]
+        )
+        return rho, reg
