@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
 from ._conv import KINDS
 from ._conv_backward import train_epoch
-from ._network import EpochResult, TrainingDiverged, initial_thresholds
+from ._network import EpochResult, initial_thresholds
 from .convolution import simulate_conv
 
 __all__ = ["SpikingCNNClassifier"]
@@ -225,13 +225,7 @@ class ConvNetwork:
                 for p in (k, k, th, th)
             ]
             self.moments = [spatial, dense]
-        n = packed.n_samples
-        result = EpochResult(
-            np.zeros(n),
-            np.zeros(n, np.int32),
-            np.zeros(n, np.int64),
-            np.zeros(n, np.int64),
-        )
+        result = EpochResult.empty(packed.n_samples)
         n_dense = len(self.weights)
         beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
         rho = np.asarray(rho, float)
@@ -280,20 +274,7 @@ class ConvNetwork:
             result.output_spikes,
             result.synops,
         )
-        if status == -2:
-            raise TrainingDiverged(
-                "training diverged: a weight or threshold became NaN or infinite; "
-                "lower the learning rate"
-            )
-        if status == -1:
-            raise MemoryError("not enough memory for the training state")
-        idx = np.asarray(order)
-        return EpochResult(
-            result.loss[idx],
-            result.predicted[idx],
-            result.output_spikes[idx],
-            result.synops[idx],
-        )
+        return result.visited(order, status)
 
 
 class SpikingCNNClassifier(BaseSpikingClassifier):

@@ -36,6 +36,30 @@ class EpochResult:
     output_spikes: np.ndarray
     synops: np.ndarray
 
+    @classmethod
+    def empty(cls, n_samples):
+        """The arrays a training kernel writes, one entry per sample."""
+        n = n_samples
+        return cls(
+            np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int64),
+            np.zeros(n, np.int64),
+        )  # fmt: skip
+
+    def visited(self, order, status):
+        """The figures of the samples in ``order``, once the kernel's status is 0."""
+        if status == -2:
+            raise TrainingDiverged(
+                "training diverged: a weight or threshold became NaN or infinite; "
+                "lower the learning rate"
+            )
+        if status == -1:
+            raise MemoryError("not enough memory for the training state")
+        idx = np.asarray(order)
+        return EpochResult(
+            self.loss[idx], self.predicted[idx], self.output_spikes[idx],
+            self.synops[idx],
+        )  # fmt: skip
+
 
 @dataclass
 class Network:
@@ -110,13 +134,7 @@ class Network:
                 for w, th in zip(self.weights, self.thresholds, strict=True)
                 for p in (w, w, th, th)
             ]
-        n = packed.n_samples
-        result = EpochResult(
-            np.zeros(n),
-            np.zeros(n, np.int32),
-            np.zeros(n, np.int64),
-            np.zeros(n, np.int64),
-        )
+        result = EpochResult.empty(packed.n_samples)
         layers = len(self.weights)
         beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
         status = train_epoch(
@@ -153,20 +171,7 @@ class Network:
             result.output_spikes,
             result.synops,
         )
-        if status == -2:
-            raise TrainingDiverged(
-                "training diverged: a threshold became NaN or infinite; lower the "
-                "learning rate"
-            )
-        if status == -1:
-            raise MemoryError("not enough memory for the training state")
-        idx = np.asarray(order)
-        return EpochResult(
-            result.loss[idx],
-            result.predicted[idx],
-            result.output_spikes[idx],
-            result.synops[idx],
-        )
+        return result.visited(order, status)
 
     def simulate(self, packed, *, t_end=None, n_jobs=None, record_spikes=False):
         """Inference: output counts and potentials of every sample."""
