@@ -102,6 +102,13 @@ def _build_parser():
         "(Simard et al. 2003: alpha 34, sigma 4)",
     )
     train.add_argument(
+        "--validation",
+        type=int,
+        default=0,
+        help="hold out the last N training images and score them with the test "
+        "set (the paper's CNN: 10000, training on 50,000); image data sets only",
+    )
+    train.add_argument(
         "--solver",
         choices=["sgd", "adam"],
         help="optimizer (default: sgd for the MLP, adam for the CNN)",
@@ -278,6 +285,7 @@ def _train(args):
             task,
             classifier,
             augment=ElasticDistortion() if args.elastic else None,
+            validation=args.validation,
             train_duration=args.train_duration,
             test_duration=args.test_duration,
             **protocol,

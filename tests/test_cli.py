@@ -81,13 +81,15 @@ def test_train_on_the_built_in_digits(capsys, tmp_path):
 def test_train_a_cnn_with_elastic_distortion(capsys, tmp_path):
     model = tmp_path / "cnn.joblib"
     args = ["train", "--epochs", "2", "--cnn", "4c3-p2-20", "--elastic"]
-    assert main([*args, "--output", str(model)]) == 0
+    assert main([*args, "--validation", "200", "--output", str(model)]) == 0
     out = capsys.readouterr().out
     assert "SpikingCNNClassifier 4c3-p2-20, adam, learning rate 0.0005" in out
+    assert "epoch 2: validation accuracy " in out
     import joblib
 
     clf = joblib.load(model)
     assert clf.n_iter_ == 2 and clf.sensor_size_ == (8, 8, 1)
+    assert clf.t_ == 2 * (1347 - 200)  # the held-out images are not trained on
     assert [w.shape for w in clf.coefs_] == [(4, 1, 3, 3), (36, 20), (20, 10)]
 
 
