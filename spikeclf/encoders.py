@@ -134,13 +134,39 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         streams : list of ndarray of EVENT_DTYPE
             One time-sorted event stream per image, times in microseconds.
         """
+        return [stream for chunk in self.iter_transform(X) for stream in chunk]
+
+    def iter_transform(self, X):
+        """Encode images chunk by chunk: the events of :meth:`transform`, lazily.
+
+        For data sets whose events do not fit in memory at once (10,000 MNIST
+        images at 1 s are 50 million events): each chunk can be scored and
+        dropped before the next is made.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_pixels) or (n_images, height, width)
+
+        Yields
+        ------
+        streams : list of ndarray of EVENT_DTYPE
+            The streams of up to 4,096 consecutive images, the same as
+            :meth:`transform` gives them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from spikeclf import PoissonEncoder
+        >>> images = np.random.default_rng(0).integers(0, 256, size=(5000, 28, 28))
+        >>> encoder = PoissonEncoder(duration=0.01, random_state=0).fit(images)
+        >>> [len(chunk) for chunk in encoder.iter_transform(images)]
+        [4096, 904]
+        """
         check_is_fitted(self)
         X, _ = _validate_images(self, X, reset=False)
         rng = check_random_state(self.random_state)
-        streams = []
         for start in range(0, X.shape[0], _CHUNK):
-            streams.extend(self._encode_chunk(X[start : start + _CHUNK], rng))
-        return streams
+            yield self._encode_chunk(X[start : start + _CHUNK], rng)
 
     def _encode_chunk(self, images, rng):
         if images.dtype not in _KERNEL_DTYPES:

@@ -27,6 +27,7 @@ __all__ = [
     "EventTask",
     "ImageTask",
     "encode_test_set",
+    "iter_test_set",
     "load_or_train",
     "load_task",
     "train_on_event_streams",
@@ -129,24 +130,27 @@ def train_on_images(
         seconds of training in this call.
     """
     encoder = _encoder(task, train_duration, rate, random_state)
-    X_test = encode_test_set(
-        task, duration=test_duration, rate=rate, random_state=random_state
-    )
-    held_out = None
+    test_set = (test_duration, rate, random_state)
+
+    def test_chunks():
+        return iter_test_set(task, *test_set)
+
+    validation_chunks = None
     if validation:
         if not 0 < validation < len(task.y_train):
             raise ValueError(
                 f"validation={validation}: hold out between 1 and "
                 f"{len(task.y_train) - 1} of the {len(task.y_train)} training images"
             )
-        images, labels = task.X_train[-validation:], task.y_train[-validation:]
+        held_images = task.X_train[-validation:]
+        held_labels = task.y_train[-validation:]
+
+        def validation_chunks():
+            return iter_test_set(task, *test_set, images=held_images,
+                                 labels=held_labels, seed=(0, 2))  # fmt: skip
+
         task = replace(task, X_train=task.X_train[:-validation],
                        y_train=task.y_train[:-validation])  # fmt: skip
-        valid_encoder = _encoder(task, test_duration, rate, random_state)
-        valid_encoder.set_params(
-            random_state=np.random.RandomState([random_state, 0, 2])
-        )
-        held_out = (valid_encoder.transform(images), labels)
 
     def training_set(epoch):
         images = task.X_train
@@ -163,13 +167,13 @@ def train_on_images(
         classifier,
         training_set,
         task,
-        X_test,
+        test_chunks,
         epochs=epochs,
         eval_every=eval_every,
         save=save,
         log=log,
         test_protocol=f"{test_duration:g} s presentations",
-        validation=held_out,
+        validation=validation_chunks,
     )
 
 
@@ -180,9 +184,50 @@ def encode_test_set(task, *, duration=1.0, rate=5000.0, random_state=0):
     drawn from the seed ``(random_state, 0)``: a model trained by
     ``spikeclf train --seed S`` is scored on exactly these streams.
     """
+    return [s for streams, _ in iter_test_set(task, duration, rate, random_state)
+            for s in streams]  # fmt: skip
+
+
+def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=None,
+                  labels=None, seed=(0,)):  # fmt: skip
+    """:func:`encode_test_set` chunk by chunk, to score without holding it.
+
+    10,000 MNIST images at 1 s are 50 million events (650 MB); one chunk of
+    4,096 images is scored and dropped before the next is made.
+
+    Parameters
+    ----------
+    task : ImageTask
+    duration, rate, random_state : as :func:`encode_test_set`.
+    images, labels : array-like, default=None
+        Images to encode instead of the test set (held-out training images).
+    seed : tuple of int, default=(0,)
+        The encoder's seed after ``random_state``.
+
+    Yields
+    ------
+    streams, labels : list of ndarray, ndarray
+        Up to 4,096 streams and their labels.
+
+    Examples
+    --------
+    >>> from spikeclf.experiments import encode_test_set, iter_test_set, load_task
+    >>> task = load_task("digits")
+    >>> chunks = list(iter_test_set(task, duration=0.05))
+    >>> [len(streams) for streams, _ in chunks], len(chunks[0][1])
+    ([450], 450)
+    >>> same = encode_test_set(task, duration=0.05)
+    >>> all((a == b).all() for a, b in zip(chunks[0][0], same))
+    True
+    """
     encoder = _encoder(task, duration, rate, random_state)
-    encoder.set_params(random_state=np.random.RandomState([random_state, 0]))
-    return encoder.transform(task.X_test)
+    encoder.set_params(random_state=np.random.RandomState([random_state, *seed]))
+    images = task.X_test if images is None else images
+    labels = task.y_test if labels is None else labels
+    start = 0
+    for streams in encoder.iter_transform(images):
+        yield streams, labels[start : start + len(streams)]
+        start += len(streams)
 
 
 def _encoder(task, duration, rate, random_state):
@@ -234,7 +279,7 @@ def train_on_event_streams(
         classifier,
         training_set,
         task,
-        task.X_test,
+        lambda: [(task.X_test, task.y_test)],
         epochs=epochs,
         eval_every=eval_every,
         save=save,
@@ -244,10 +289,14 @@ def train_on_event_streams(
 
 
 def _train_epochs(
-    classifier, training_set, task, X_test, *, epochs, eval_every, save, log,
+    classifier, training_set, task, test_chunks, *, epochs, eval_every, save, log,
     test_protocol, validation=None,
 ):  # fmt: skip
-    """Epochs ``n_iter_ + 1`` to ``epochs``: partial_fit on ``training_set(epoch)``."""
+    """Epochs ``n_iter_ + 1`` to ``epochs``: partial_fit on ``training_set(epoch)``.
+
+    ``test_chunks()`` and ``validation()`` give the evaluation data as
+    ``(streams, labels)`` chunks.
+    """
     classes = np.unique(task.y_train)
     history, trained = [], 0.0
     for epoch in range(getattr(classifier, "n_iter_", 0) + 1, epochs + 1):
@@ -259,21 +308,29 @@ def _train_epochs(
         if epoch == epochs or (eval_every and epoch % eval_every == 0):
             record, valid = {"epoch": epoch}, ""
             if validation is not None:
-                record["validation_accuracy"] = classifier.score(*validation)
+                record["validation_accuracy"], _ = _score(classifier, validation())
                 valid = f"validation accuracy {record['validation_accuracy']:.4f}, "
-            score = classifier.score(X_test, task.y_test)
+            score, synops = _score(classifier, test_chunks())
             record.update(
-                test_accuracy=score,
-                synops_per_sample=classifier.synops_per_sample_,
-                train_seconds=trained,
+                test_accuracy=score, synops_per_sample=synops, train_seconds=trained
             )
             history.append(record)
             log(
                 f"epoch {epoch}: {valid}test accuracy {score:.4f} ({test_protocol}), "
-                f"{classifier.synops_per_sample_:.3g} synaptic operations per test "
+                f"{synops:.3g} synaptic operations per test "
                 f"sample, {trained:.0f} s of training"
             )
     return history
+
+
+def _score(classifier, chunks):
+    """Accuracy and mean synaptic operations per sample over ``(streams, labels)``."""
+    correct, synops, n = 0, 0.0, 0
+    for streams, labels in chunks:
+        correct += int(np.sum(classifier.predict(streams) == np.asarray(labels)))
+        synops += classifier.synops_per_sample_ * len(labels)
+        n += len(labels)
+    return correct / n, synops / n
 
 
 def default_classifier(
