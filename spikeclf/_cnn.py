@@ -230,8 +230,6 @@ class ConvNetwork:
         beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
         rho = np.asarray(rho, float)
         reg_lambda = np.asarray(reg_lambda, float)
-        if np.any(rho[:n_sp]):
-            raise ValueError("threshold regularization applies to dense layers only")
         status = train_epoch(
             packed.channel,
             packed.t,
@@ -247,6 +245,7 @@ class ConvNetwork:
             np.full(n_sp, self.tau * 1e6),
             np.full(n_sp, self.refractory * 1e6),
             np.asarray(self.spatial_kappa, float),
+            np.ascontiguousarray(rho[:n_sp]),
             np.ascontiguousarray(reg_lambda[:n_sp]),
             np.array(self.sizes, dtype=np.int64),
             self.weights,
@@ -500,24 +499,28 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         return kappa
 
     def _regularization(self, decay):
-        """rho on the fully connected hidden layers; lambda on every hidden layer."""
+        """rho and lambda per layer, spatial then dense; hidden layers only.
+
+        rho = threshold_reg * V_th(initial) / N with N the neurons of the layer
+        (C_out positions of a convolution), as in SpikingMLPClassifier.
+        """
         net = self.network_
-        n_sp, sizes = len(net.kernels), net.sizes
-        hidden = range(len(sizes) - 2)
-        alpha = self._per_layer(
-            self.alpha,
-            sum(k is not None for k in net.kernels) + len(net.weights),
-            "alpha",
-        )[-len(net.weights) :]
-        start = initial_thresholds(sizes, alpha)
-        rho = (
-            [0.0] * n_sp
-            + [self.threshold_reg * decay * start[i] / sizes[i + 1] for i in hidden]
-            + [0.0]
-        )
-        reg = (
-            [self.weight_reg if k is not None else 0.0 for k in net.kernels]
-            + [self.weight_reg for _ in hidden]
-            + [0.0]
-        )
-        return rho, reg
+        n_trained = sum(k is not None for k in net.kernels) + len(net.weights)
+        alpha = iter(self._per_layer(self.alpha, n_trained, "alpha"))
+        rho, reg = [], []
+        for row, kernel in zip(net.spatial, net.kernels, strict=True):
+            if kernel is None:
+                rho.append(0.0)
+                reg.append(0.0)
+                continue
+            _, c_in, h_in, w_in, c_out, size = row
+            start = next(alpha) * np.sqrt(3.0 / (c_in * size * size))
+            n_neurons = c_out * (h_in - size + 1) * (w_in - size + 1)
+            rho.append(self.threshold_reg * decay * start / n_neurons)
+            reg.append(self.weight_reg)
+        sizes = net.sizes
+        start = initial_thresholds(sizes, list(alpha))
+        for i in range(len(sizes) - 2):
+            rho.append(self.threshold_reg * decay * start[i] / sizes[i + 1])
+            reg.append(self.weight_reg)
+        return rho + [0.0], reg + [0.0]

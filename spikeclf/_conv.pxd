@@ -18,8 +18,14 @@ cdef struct Spatial:
     double *th               # (c_out,) thresholds, one per feature map
                              # (written only in training)
     double *neg_th           # (c_out,) -th, the lower bound
-    double *zeros            # (c_out,) the offsets of spikeclf_integrate_each
+    double *zeros            # (c_out,) zeros: the offsets outside training
     double tau, t_ref, kappa
+    # threshold regularization, in training only (rho 0: none)
+    double rho               # a spike raises its map's threshold by rho C_out,
+                             # and lowers every map's by rho
+    double *offset           # (c_out,) added to a map's weights while its
+                             # threshold sits at its lower bound; zeros otherwise
+    const double *th_min     # (c_out,) lower bounds of the thresholds
     # state of the sample being simulated
     double *v                # conv: v[pos * c_out + o]; pool: by flat index
     double *t_out            # same layout: last output spike or inhibition

@@ -56,6 +56,9 @@ cdef extern from "_conv_simd.h" nogil:
     Py_ssize_t spikeclf_inhibit(
         double *v, const double *th, const double *neg_th, Py_ssize_t n,
         Py_ssize_t winner, double kappa)
+    Py_ssize_t spikeclf_integrate_offset_scaled(
+        double *v, const double *w, const double *offset, const double *th,
+        const double *neg_th, Py_ssize_t n, double decay, double w_dyn)
 
 
 KINDS = {"conv": CONV, "pool": POOL}
@@ -104,7 +107,13 @@ cdef void _conv_event(
                 S.t_last[pos] = t
             w = S.w + ((c * size + (y - yo)) * size + (x - xo)) * n
             dt = t - S.pos_t_out[pos]
-            if dt >= S.t_ref:
+            if S.rho > 0.0 and (dt >= S.t_ref or S.kappa != 0.0):
+                # Training with threshold regularization: the weights carry the
+                # offsets of the maps whose threshold sits at its lower bound.
+                at_threshold = spikeclf_integrate_offset_scaled(
+                    S.v + pos * n, w, S.offset, S.th, S.neg_th, n, decay,
+                    (dt / S.t_ref) * (dt / S.t_ref) if dt < S.t_ref else 1.0)
+            elif dt >= S.t_ref:
                 # Nobody refractory here: t - t_out[i] is at least dt, rounding included.
                 at_threshold = spikeclf_integrate(S.v + pos * n, w, S.th, S.neg_th, n, decay)
             elif S.kappa != 0.0:
@@ -115,7 +124,7 @@ cdef void _conv_event(
                     (dt / S.t_ref) * (dt / S.t_ref))
             else:
                 at_threshold = spikeclf_integrate_each(
-                    S.v + pos * n, w, S.zeros, S.th, S.neg_th, S.t_out + pos * n, n,
+                    S.v + pos * n, w, S.offset, S.th, S.neg_th, S.t_out + pos * n, n,
                     decay, t, S.t_ref)
             S.touched[n_touched] = pos
             S.best[n_touched] = -1
@@ -159,10 +168,34 @@ cdef void _conv_event(
     for j in range(n_spiked):
         o = S.spiked[j] // S.n_pos
         S.fired[(S.spiked[j] - o * S.n_pos) * n + o] = 0
+    if S.rho > 0.0 and n_spiked > 0:
+        _regularize_map_thresholds(S, n_spiked)
 
     # Step 6: depth first, in firing order.
     for j in range(n_spiked):
         _emit(net, l, S.spiked[j], t)
+
+
+cdef void _regularize_map_thresholds(Spatial *S, Py_ssize_t n_spiked) noexcept nogil:
+    """Threshold regularization (paper 2.3.2) of a convolution layer, in training.
+
+    Its C_out n_pos neurons share their map's threshold: a spike raises the
+    neuron's threshold by rho N (N = C_out n_pos), its map's by that spread over
+    the map's n_pos neurons, rho C_out; every spike lowers every threshold by
+    rho. A threshold that would fall below its lower bound stays there and the
+    map's weights rise by the rest (through the offsets).
+    """
+    cdef Py_ssize_t j, o
+    cdef double lowered
+    for j in range(n_spiked):
+        S.th[S.spiked[j] // S.n_pos] += S.rho * S.c_out
+    for o in range(S.c_out):
+        lowered = S.th[o] - S.rho * n_spiked
+        if lowered < S.th_min[o]:
+            S.offset[o] += S.th_min[o] - lowered
+            lowered = S.th_min[o]
+        S.th[o] = lowered
+        S.neg_th[o] = -lowered
 
 
 cdef void _pool_event(
@@ -280,6 +313,7 @@ cdef Net *_make_net(
         S.t_last = <double *> calloc(n_state, sizeof(double))
         ok = ok and S.neg_th != NULL and S.zeros != NULL and S.v != NULL
         ok = ok and S.t_out != NULL and S.t_last != NULL
+        S.offset = S.zeros
         if ok:
             for i in range(S.c_out):
                 S.neg_th[i] = -S.th[i]

@@ -63,6 +63,7 @@ cdef struct Scratch:
     uint8 *map_active        # conv: (C_out,) the map had an active neuron
     uint8 *pos_mark          # conv: (n_pos,) the position is in pos_list
     Py_ssize_t *pos_list     # conv: (n_pos,) positions with an active neuron
+    double *offset           # conv: (C_out,) offsets of threshold regularization
     double *m_w              # conv, Adam: the caller's moments, else NULL
     double *v_w
     double *m_th
@@ -241,6 +242,16 @@ cdef bint _conv_backward(
     return _conv_step(S, W, opt)
 
 
+cdef void _fold_offsets(Spatial *S) noexcept nogil:
+    """Add each map's offset to its kernel (before the backward pass reads it)."""
+    cdef Py_ssize_t n = S.c_out, r, o
+    for r in range(S.c_in * S.k * S.k):
+        for o in range(n):
+            S.w[r * n + o] += S.offset[o]
+    for o in range(n):
+        S.offset[o] = 0.0
+
+
 cdef void _regularize_kernels(Spatial *S, double step, double beta, double *norm) noexcept nogil:
     """Eq. 15 with each feature map's kernel as the weight vector of a neuron."""
     cdef Py_ssize_t n = S.c_out, n_rows = S.c_in * S.k * S.k, r, o
@@ -296,6 +307,7 @@ def train_epoch(
     const double[::1] spatial_tau,
     const double[::1] spatial_t_ref,
     const double[::1] spatial_kappa,
+    const double[::1] spatial_rho,
     const double[::1] spatial_reg,
     const int64[::1] sizes,
     list weights,
@@ -338,6 +350,9 @@ def train_epoch(
     spatial_moments : for Adam, per spatial layer [m_w, v_w, m_th, v_th] shaped
         as the kernel and the thresholds (4 entries a layer, None for pooling);
         empty for SGD.
+    spatial_rho : (n_spatial,) threshold regularization of the convolution
+        layers: a spike raises its map's threshold by rho C_out and lowers
+        every map's by rho (0: none; ignored for pooling).
     spatial_reg : (n_spatial,) weight regularization lambda (0 for pooling).
     sizes, weights, thresholds, th_min, moments, tau, t_ref, kappa, rho,
     reg_lambda : the fully connected tail (at least the output layer), as in
@@ -378,7 +393,8 @@ def train_epoch(
 
     n_in = _check_network(
         spatial, spatial_weights, spatial_thresholds,
-        [spatial_tau, spatial_t_ref, spatial_kappa, spatial_reg], sizes, weights,
+        [spatial_tau, spatial_t_ref, spatial_kappa, spatial_rho, spatial_reg], sizes,
+        weights,
         thresholds, [tau, t_ref, kappa, rho, reg_lambda],
     )
     _check_events(channel, t, indptr, t_end, n_in)
@@ -433,6 +449,12 @@ def train_epoch(
             if net == NULL:
                 status = -1
     if status == 0:
+        for l in range(n_sp):
+            S = &net.sp[l]
+            if S.kind == CONV and spatial_rho[l] > 0.0:
+                S.rho = spatial_rho[l]
+                S.offset = scratch[l].offset
+                S.th_min = scratch[l].th_min
         for l in range(n_dense):
             L = &net.dense[l]
             L.training = True
@@ -470,6 +492,8 @@ def train_epoch(
                 S = &net.sp[l]
                 _spatial_activities_at(S, stop)
                 synops[sample] += S.synops
+                if S.rho > 0.0:
+                    _fold_offsets(S)
             for l in range(n_dense):
                 _settle(&net.dense[l])
                 _activities_at(&net.dense[l], stop)
@@ -528,6 +552,7 @@ cdef bint _make_scratch(
     W.map_active = <uint8 *> calloc(c_out, sizeof(uint8))
     W.pos_mark = <uint8 *> calloc(n_pos, sizeof(uint8))
     W.pos_list = <Py_ssize_t *> calloc(n_pos, sizeof(Py_ssize_t))
+    W.offset = <double *> calloc(c_out, sizeof(double))
     view = th_min[l]
     W.th_min = &view[0]  # alive in the caller's list
     if adam:
@@ -541,7 +566,8 @@ cdef bint _make_scratch(
         view = moments[4 * l + 3]
         W.v_th = &view[0]
     return (W.err != NULL and W.delta != NULL and W.grad_w != NULL and W.grad_th != NULL
-            and W.map_active != NULL and W.pos_mark != NULL and W.pos_list != NULL)
+            and W.map_active != NULL and W.pos_mark != NULL and W.pos_list != NULL
+            and W.offset != NULL)
 
 
 cdef int _check_training(
@@ -603,6 +629,7 @@ cdef void _free_all(
             free(scratch[l].map_active)
             free(scratch[l].pos_mark)
             free(scratch[l].pos_list)
+            free(scratch[l].offset)
         free(scratch)
     free(sp_w)
     free(sp_th)

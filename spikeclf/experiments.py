@@ -193,7 +193,8 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
     """:func:`encode_test_set` chunk by chunk, to score without holding it.
 
     10,000 MNIST images at 1 s are 50 million events (650 MB); one chunk of
-    4,096 images is scored and dropped before the next is made.
+    :meth:`PoissonEncoder.iter_transform` (about 2 million events) is scored
+    and dropped before the next is made.
 
     Parameters
     ----------
@@ -207,7 +208,7 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
     Yields
     ------
     streams, labels : list of ndarray, ndarray
-        Up to 4,096 streams and their labels.
+        A chunk of streams and their labels.
 
     Examples
     --------
