@@ -73,6 +73,9 @@ def simulate_reference(
         ``"a"``: per layer, output activities ``a_i(t_end)`` of Eq. 4;
         ``"active_inputs"`` / ``"active_neurons"``: per layer, bool masks of
         inputs that received >= 1 spike / neurons that fired >= 1 time;
+        ``"thresholds"``: per layer, the thresholds at the end (conv: per map;
+        pool: None); ``"offsets"``: per layer, the offsets of threshold
+        regularization (conv: per map, else empty);
         ``"synops"``: int64 (n_layers,), one weight added to one membrane
         potential counts 1; ``"inhibitions"``: int64 (n_layers,),
         ``n_out_l - 1`` per spike of a layer with ``kappa != 0``.
@@ -272,7 +275,11 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
           Input ``(c, y, x)`` feeds neuron ``(o, y', x')`` with weight
           ``w[o, c, y - y', x - x']`` when ``0 <= y - y' < K`` and
           ``0 <= x - x' < K``. ``kappa`` (<= 0, 0 for none): winner-take-all
-          among the ``C_out`` neurons of one position.
+          among the ``C_out`` neurons of one position. Optional ``"rho"`` and
+          ``"th_min"`` (shape ``(C_out,)``): threshold regularization as in
+          training (a spike raises its map's threshold by ``rho * C_out``,
+          every spike lowers every map's by ``rho``; below ``th_min`` the
+          map's weights rise instead, through an offset).
         - ``{"type": "pool", "tau", "refractory"}`` and optionally
           ``"threshold"`` (default 0.8): 2x2 windows, stride 2, output
           ``(C, H // 2, W // 2)``; input ``(c, y, x)`` feeds neuron
@@ -296,6 +303,9 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
         ``"spikes"``: per layer, list of ``(time, neuron)`` in firing order;
         ``"counts"``: per layer, int64 spike counts of the flat neurons;
         ``"v"``: per layer, flat membrane potentials decayed to `t_end`;
+        ``"thresholds"``: per layer, the thresholds at the end (conv: per map;
+        pool: None); ``"offsets"``: per layer, the offsets of threshold
+        regularization (conv: per map, else empty);
         ``"synops"``: int64 (n_layers,), one weight added to one membrane
         potential counts 1; ``"inhibitions"``: int64 (n_layers,), one per
         neuron inhibited by a lateral inhibition.
@@ -354,8 +364,8 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
             # 2. dynamic weight (refractoriness after own spike or inhibition)
             dt = t - layer.t_out[i]
             ratio = dt / layer.refractory if dt < layer.refractory else 1.0
-            # 3. synaptic input, 4. lower bound
-            layer.v[i] = layer.v[i] + w * (ratio * ratio)
+            # 3. synaptic input (with the offset of threshold regularization), 4. bound
+            layer.v[i] = layer.v[i] + (w + layer.offset_of(i)) * (ratio * ratio)
             layer.synops += 1
             layer.v[i] = max(layer.v[i], -layer.th[i])
         # 5. firing among the targets: largest V / V_th first, re-checked after
@@ -386,6 +396,8 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
                     )
                     layer.t_out[j] = t
                     layer.inhibitions += 1
+        if new_spikes:
+            layer.regularize(new_spikes)
         # 6. zero-delay, depth-first delivery to the next layer, in firing order
         if ly + 1 < n_layers:
             for i in new_spikes:
@@ -408,6 +420,8 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
         out["spikes"].append(list(spikes[ly]))
         out["counts"].append(counts)
         out["v"].append(v_end)
+    out["thresholds"] = [layer.thresholds_out() for layer in net]
+    out["offsets"] = [layer.offset.copy() for layer in net]
     out["synops"] = np.array([layer.synops for layer in net], dtype=np.int64)
     out["inhibitions"] = np.array([layer.inhibitions for layer in net], dtype=np.int64)
     return out
@@ -430,6 +444,11 @@ class _ReferenceLayer:
             self.pool_threshold = float(spec.get("threshold", 0.8))
         else:
             raise ValueError(f"layer {ly}: unknown type {self.kind!r}")
+        self.rho = float(spec.get("rho", 0.0)) if self.kind == "conv" else 0.0
+        if self.rho > 0:
+            self.th_min = np.asarray(spec["th_min"], dtype=np.float64)
+            self.map_th = self.thresholds.copy()
+        self.offset = np.zeros(self.w.shape[0] if self.kind == "conv" else 0)
 
     def connect(self, shape_in, ly):
         """Check the layer against its input shape; make its neurons."""
@@ -490,6 +509,34 @@ class _ReferenceLayer:
                         weight = float(self.w[o, c, y - yo, x - xo])
                         found.append((o * h_out * w_out + yo * w_out + xo, weight))
         return found
+
+    def offset_of(self, i):
+        """The offset added to every weight of neuron ``i`` (its feature map's)."""
+        if self.rho == 0:
+            return 0.0
+        return float(self.offset[i // (self.shape_out[1] * self.shape_out[2])])
+
+    def regularize(self, spiked):
+        """Threshold regularization of a conv layer after one input event."""
+        if self.rho == 0:
+            return
+        n_pos = self.shape_out[1] * self.shape_out[2]
+        c_out = len(self.map_th)
+        for i in spiked:
+            self.map_th[i // n_pos] += self.rho * c_out
+        for o in range(c_out):
+            lowered = self.map_th[o] - self.rho * len(spiked)
+            if lowered < self.th_min[o]:
+                self.offset[o] += self.th_min[o] - lowered
+                lowered = self.th_min[o]
+            self.map_th[o] = lowered
+            for p in range(n_pos):
+                self.th[o * n_pos + p] = float(lowered)
+
+    def thresholds_out(self):
+        if self.kind == "pool":
+            return None
+        return self.map_th.copy() if self.rho > 0 else self.thresholds.copy()
 
     def group(self, i):
         """The neurons a spike of neuron ``i`` inhibits (kappa != 0)."""
@@ -700,6 +747,7 @@ def train_step_conv_reference(
     lr_th=0.0002,
     adam=None,
     output_loss="max_normalized",
+    rho=None,
 ):
     """One training step of a spiking CNN on one sample, from the equations.
 
@@ -710,13 +758,26 @@ def train_step_conv_reference(
     ``spikeclf._conv_backward`` literally, with a direct solve of Eq. 8 per
     position; shared-kernel gradients are the sums over the dense matrix's
     entries of each kernel weight. ``layers`` as simulate_conv_reference takes
-    them; ``th_min`` per layer (None for pooling). ``adam`` as in
+    them; ``th_min`` per layer (None for pooling); ``rho`` per layer (None:
+    none), the threshold regularization of the convolution layers in the
+    forward pass, whose offsets are folded into the kernels before the
+    backward pass. ``adam`` as in
     :func:`train_step_reference`, its moments per layer in the layout of the
     weights (None for pooling). Returns the updated ``layers`` (copies), the
     ``loss``, the output ``counts`` and the ``deltas`` per layer (flat).
     """
     layers = [dict(spec) for spec in layers]
+    for ly, spec in enumerate(layers):
+        if rho is not None and spec["type"] == "conv" and rho[ly] > 0:
+            spec.update(rho=rho[ly], th_min=th_min[ly])
     res = simulate_conv_reference(channels, times, input_shape, layers, t_end=t_end)
+    for ly, spec in enumerate(layers):
+        spec.pop("rho", None)
+        spec.pop("th_min", None)
+        if spec["type"] == "conv":  # regularized thresholds, offsets folded
+            spec["thresholds"] = res["thresholds"][ly]
+            offset = res["offsets"][ly]
+            spec["weights"] = np.asarray(spec["weights"]) + offset[:, None, None, None]
     n_layers = len(layers)
     shapes_in = [tuple(input_shape)] + list(res["shapes"][:-1])
     in_spikes = [[(t, c) for c, t in zip(channels, times, strict=True) if t <= t_end]]

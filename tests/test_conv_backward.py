@@ -95,7 +95,7 @@ def _packed(channels, t, input_shape):
     )
 
 
-def _step(net, channels, t, target, input_shape, *, adam, output_loss, n_layers):
+def _step(net, channels, t, target, input_shape, *, adam, output_loss, rho):
     return net.train_epoch(
         _packed(channels, t, input_shape),
         np.array([t[-1]]),
@@ -103,8 +103,8 @@ def _step(net, channels, t, target, input_shape, *, adam, output_loss, n_layers)
         np.array([0]),
         lr_w=0.01,
         lr_th=0.005,
-        rho=[0.0] * n_layers,
-        reg_lambda=[0.0] * n_layers,
+        rho=rho,
+        reg_lambda=[0.0] * len(rho),
         reg_beta=10.0,
         reg_every=10**9,
         sigma=0.5,
@@ -117,7 +117,8 @@ def _step(net, channels, t, target, input_shape, *, adam, output_loss, n_layers)
 @pytest.mark.parametrize("adam", [False, True])
 @pytest.mark.parametrize("output_loss", ["max_normalized", "cross_entropy"])
 @pytest.mark.parametrize("deep", [False, True])
-def test_one_step_equals_the_reference(seed, adam, output_loss, deep):
+@pytest.mark.parametrize("conv_rho", [0.0, 0.002])
+def test_one_step_equals_the_reference(seed, adam, output_loss, deep, conv_rho):
     rng = np.random.default_rng(seed)
     kappa_conv = [-0.4, 0.0][seed % 2]
     if deep:
@@ -131,19 +132,22 @@ def test_one_step_equals_the_reference(seed, adam, output_loss, deep):
     assert all(c.sum() > 0 for c in forward["counts"][:-1]), "every layer must fire"
     target = int(np.argmin(forward["counts"][-1]))  # a wrong answer: errors everywhere
 
+    # Threshold regularization of the convolution layers only (the reference's
+    # dense layers have none).
+    rho = [conv_rho if s["type"] == "conv" else 0.0 for s in layers]
     moments = [None if s["type"] == "pool" else
                [np.zeros_like(s["weights"]), np.zeros_like(s["weights"]),
                 np.zeros_like(s["thresholds"]), np.zeros_like(s["thresholds"])]
                for s in layers]  # fmt: skip
     ref = train_step_conv_reference(
         channels, t, target, input_shape, layers, th_min, t_end=t[-1],
-        lr_w=0.01, lr_th=0.005, output_loss=output_loss,
+        lr_w=0.01, lr_th=0.005, output_loss=output_loss, rho=rho,
         adam={"step": 1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
               "moments": moments} if adam else None,
     )  # fmt: skip
     net = _network(layers, input_shape, th_min)
     result = _step(net, channels, t, target, input_shape, adam=adam,
-                   output_loss=output_loss, n_layers=len(layers))  # fmt: skip
+                   output_loss=output_loss, rho=rho)  # fmt: skip
 
     np.testing.assert_allclose(result.loss, [ref["loss"]], rtol=1e-12)
     # atol 1e-6 of a step: Adam's first step, lr g / (|g| + eps), magnifies the
