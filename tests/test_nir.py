@@ -5,7 +5,12 @@ import warnings
 import numpy as np
 import pytest
 
-from spikeclf import SpikingMLPClassifier, load_digits_events, make_events
+from spikeclf import (
+    SpikingCNNClassifier,
+    SpikingMLPClassifier,
+    load_digits_events,
+    make_events,
+)
 from spikeclf._reference import simulate_reference
 from spikeclf.events import check_events
 
@@ -316,6 +321,8 @@ def test_sensor_size_and_classes_are_checked():
 def test_export_needs_a_fitted_spiking_mlp():
     with pytest.raises(ValueError, match="not fitted"):
         to_nir(SpikingMLPClassifier())
+    with pytest.raises(ValueError, match="SpikingCNNClassifier is not fitted"):
+        to_nir(SpikingCNNClassifier())
     with pytest.raises(TypeError, match="SpikingMLPClassifier"):
         to_nir(object())
 
@@ -334,3 +341,191 @@ def test_nir_neurons_cannot_be_trained_but_a_round_trip_can(digits):
     clf.fit(X, y)
     assert clf.n_iter_ == 1
     assert not np.array_equal(clf.coefs_[0], before)
+
+
+# ---------------------------------------------------------------- spiking CNN
+
+
+@pytest.fixture(scope="module")
+def cnn(digits):
+    X, y, _, _ = digits
+    return SpikingCNNClassifier("4c3-p2-20", max_iter=1, random_state=0).fit(X, y)
+
+
+def assert_same_outputs(clf, imported, X_test):
+    counts, v = outputs(clf, X_test)
+    counts_back, v_back = outputs(imported, X_test)
+    assert counts.sum() > 0
+    np.testing.assert_array_equal(counts_back, counts)
+    np.testing.assert_array_equal(v_back, v)
+
+
+def test_cnn_round_trip_through_a_file_is_exact(cnn, digits, tmp_path):
+    X_test = digits[2]
+    nir.write(tmp_path / "cnn.nir", export(cnn))
+    for imported in (from_nir(export(cnn)), from_nir(tmp_path / "cnn.nir")):
+        assert isinstance(imported, SpikingCNNClassifier)
+        assert_same_outputs(cnn, imported, X_test)
+        np.testing.assert_array_equal(
+            imported.predict_proba(X_test), cnn.predict_proba(X_test)
+        )
+        for mine, back in zip(cnn.coefs_, imported.coefs_, strict=True):
+            np.testing.assert_array_equal(back, mine)
+        for mine, back in zip(cnn.thresholds_, imported.thresholds_, strict=True):
+            np.testing.assert_array_equal(back, mine)
+        params = imported.get_params()
+        assert params["layers"] == "4c3-p2-20"
+        assert params["lateral_inhibition"] == (-0.4, -0.4, -1.0)
+        assert params["pool_threshold"] == 0.8
+        assert imported.sensor_size_ == cnn.sensor_size_ == (8, 8, 1)
+        np.testing.assert_array_equal(imported.classes_, cnn.classes_)
+
+
+def test_cnn_graph_has_nirs_node_types_and_shapes(cnn, tmp_path):
+    graph = export(cnn)
+    graph.validate_structure()
+    nir.write(tmp_path / "cnn.nir", graph)
+    read = nir.read(tmp_path / "cnn.nir", type_check=True)
+    chain = ["input", "conv_0", "lif_conv_0", "pool_1", "lif_pool_1", "flatten"]
+    chain += ["linear_0", "lif_0", "linear_1", "lif_1", "output"]
+    assert read.edges == list(zip(chain[:-1], chain[1:], strict=True))
+    types = [nir.Input, nir.Conv2d, nir.LIF, nir.SumPool2d, nir.LIF, nir.Flatten]
+    types += [nir.Linear, nir.LIF, nir.Linear, nir.LIF, nir.Output]
+    assert [type(read.nodes[n]) for n in chain] == types
+    assert tuple(read.nodes["input"].input_type["input"]) == (1, 8, 8)
+    conv = read.nodes["conv_0"]
+    np.testing.assert_array_equal(conv.weight, cnn.coefs_[0])  # (C_out, C_in, K, K)
+    assert conv.weight.shape == (4, 1, 3, 3)
+    assert tuple(conv.input_shape) == (8, 8)
+    assert [tuple(np.ravel(v)) for v in (conv.stride, conv.padding)] == [(1, 1), (0, 0)]
+    assert tuple(np.ravel(conv.dilation)) == (1, 1) and conv.groups == 1
+    np.testing.assert_array_equal(conv.bias, np.zeros(4))
+    lif = read.nodes["lif_conv_0"]
+    for value in (lif.tau, lif.r, lif.v_leak, lif.v_threshold):
+        assert value.shape == (4, 6, 6)
+    np.testing.assert_array_equal(lif.v_threshold[:, 2, 3], cnn.thresholds_[0])
+    assert lif.metadata["spikeclf_kind"] == "conv"
+    pool = read.nodes["pool_1"]
+    assert [tuple(np.ravel(v)) for v in (pool.kernel_size, pool.stride)] == [(2, 2)] * 2
+    assert read.nodes["lif_pool_1"].v_threshold.shape == (4, 3, 3)
+    assert np.all(read.nodes["lif_pool_1"].v_threshold == 0.8)
+    assert tuple(read.nodes["flatten"].output_type["output"]) == (36,)
+    np.testing.assert_array_equal(read.nodes["linear_0"].weight, cnn.coefs_[1].T)
+    assert read.metadata["spikeclf_estimator"] == "SpikingCNNClassifier"
+
+
+def test_cnn_export_warns_about_what_nir_leaves_out(cnn):
+    with pytest.warns(NIRExportWarning, match=r"winner-take-all.*layers \[0, 2, 3\]"):
+        to_nir(cnn)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"unit_thresholds": True},
+        {"dt": 1e-4},
+        {"lateral_inhibition": "recurrent", "unit_thresholds": True, "dt": 1e-4},
+    ],
+)
+def test_cnn_export_options_give_the_same_spikes(cnn, digits, options):
+    graph = export_with(cnn, **options)
+    counts, v = outputs(cnn, digits[2])
+    counts_back, v_back = outputs(from_nir(graph), digits[2])
+    assert counts.sum() > 0
+    np.testing.assert_array_equal(counts_back, counts)
+    unit = options.get("unit_thresholds", False)
+    np.testing.assert_allclose(v_back, v / (cnn.thresholds_[-1] if unit else 1))
+    if unit:
+        assert np.all(graph.nodes["lif_conv_0"].v_threshold == 1.0)
+        assert np.all(graph.nodes["lif_pool_1"].v_threshold == 0.8)
+
+
+def test_cnn_recurrent_inhibition_is_a_1x1_convolution(cnn, digits):
+    graph = export_with(cnn, lateral_inhibition="recurrent")
+    loop = graph.nodes["inhibition_conv_0"]
+    assert isinstance(loop, nir.Conv2d) and loop.weight.shape == (4, 4, 1, 1)
+    th = cnn.thresholds_[0]
+    np.testing.assert_allclose(loop.weight[2, 0, 0, 0], -0.4 * th[2])
+    assert np.all(np.diagonal(loop.weight[:, :, 0, 0]) == 0)
+    assert ("lif_conv_0", "inhibition_conv_0") in graph.edges
+    # Without spikeclf's value in the metadata, kappa is read off the loop.
+    del graph.nodes["lif_conv_0"].metadata["spikeclf_lateral_inhibition"]
+    imported = from_nir(graph)
+    np.testing.assert_allclose(imported.network_.spatial_kappa, [-0.4, 0.0])
+    loop.weight[1, 0, 0, 0] *= 2
+    with pytest.raises(ValueError, match="'inhibition_conv_0'.*one kappa"):
+        from_nir(graph)
+
+
+def without_metadata(graph):
+    """The graph as another tool writes it: NIR's LIF neurons."""
+    for node in graph.nodes.values():
+        node.metadata = {}
+
+
+def spoil(graph, name, **changes):
+    for key, value in changes.items():
+        setattr(graph.nodes[name], key, value)
+    return graph
+
+
+@pytest.mark.parametrize(
+    "spoiled, match",
+    [
+        (lambda g: spoil(g, "conv_0", bias=np.full(4, 0.1)), "'conv_0'.*bias"),
+        (lambda g: spoil(g, "conv_0", stride=(2, 2)), "'conv_0'.*stride"),
+        (lambda g: spoil(g, "conv_0", padding=(1, 1)), "'conv_0'.*padding"),
+        (lambda g: spoil(g, "conv_0", groups=2), "'conv_0'.*groups"),
+        (lambda g: spoil(g, "pool_1", kernel_size=np.array([3, 3])), "kernel_size"),
+        (lambda g: spoil(g, "pool_1", stride=np.array([1, 1])), "'pool_1'.*stride"),
+        (
+            lambda g: g.nodes["lif_conv_0"].v_threshold.__setitem__((1, 0, 0), 9.0),
+            "'lif_conv_0'.*differs within feature map 1",
+        ),
+        (
+            lambda g: spoil(g, "lif_conv_0", v_threshold=np.ones((4, 5, 5))),
+            "'lif_conv_0'.*expected \\(4, 6, 6\\)",
+        ),
+        (
+            lambda g: spoil(g, "lif_pool_1", metadata={}),
+            "differ in their refractory period",
+        ),
+        (without_metadata, "reset 'zero'.*paper's neuron only"),
+    ],
+)
+def test_cnn_graphs_spikeclf_cannot_simulate_are_refused_by_name(cnn, spoiled, match):
+    graph = export(cnn)
+    graph.nodes["lif_conv_0"].v_threshold = graph.nodes["lif_conv_0"].v_threshold.copy()
+    spoiled(graph)
+    with pytest.raises(ValueError, match=match):
+        from_nir(graph)
+
+
+def test_cnn_needs_spikeclfs_neuron(cnn):
+    with pytest.raises(ValueError, match="paper's neuron only"):
+        from_nir(export(cnn), extensions=False)
+
+
+def test_cnn_round_trip_on_a_non_square_sensor_with_two_polarities():
+    rng = np.random.default_rng(0)
+    width, height = 7, 9
+
+    def stream(label):
+        x, y = rng.integers(0, width, 300), rng.integers(0, height, 300)
+        p = (x + label * y) % 2  # the polarity pattern depends on the label
+        return make_events(x=x, y=y, t=np.sort(rng.integers(0, 50_000, 300)), p=p)
+
+    y = np.arange(40) % 2
+    X = [stream(label) for label in y]
+    clf = SpikingCNNClassifier("3c2-p2-2c2", max_iter=1, alpha=1.0, random_state=0).fit(
+        X, y
+    )
+    graph = export(clf)
+    assert tuple(graph.nodes["input"].input_type["input"]) == (2, height, width)
+    assert graph.nodes["conv_0"].weight.shape == (3, 2, 2, 2)
+    assert graph.nodes["lif_conv_0"].v_threshold.shape == (3, 8, 6)
+    assert graph.nodes["lif_pool_1"].v_threshold.shape == (3, 4, 3)
+    assert graph.nodes["lif_conv_2"].v_threshold.shape == (2, 3, 2)
+    imported = from_nir(graph)
+    assert imported.get_params()["layers"] == "3c2-p2-2c2"
+    assert_same_outputs(clf, imported, X)
