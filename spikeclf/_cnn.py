@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
 from ._conv import KINDS
 from ._conv_backward import train_epoch
-from ._network import EpochResult, initial_thresholds
+from ._network import EpochResult, _solver_arguments, initial_thresholds
 from .convolution import simulate_conv
 
 __all__ = ["SpikingCNNClassifier"]
@@ -227,7 +227,6 @@ class ConvNetwork:
             self.moments = [spatial, dense]
         result = EpochResult.empty(packed.n_samples)
         n_dense = len(self.weights)
-        beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
         rho = np.asarray(rho, float)
         reg_lambda = np.asarray(reg_lambda, float)
         status = train_epoch(
@@ -257,21 +256,17 @@ class ConvNetwork:
             np.asarray(self.kappa, float),
             np.ascontiguousarray(rho[n_sp:]),
             np.ascontiguousarray(reg_lambda[n_sp:]),
-            reg_beta,
-            reg_every,
-            sigma,
-            lr_w,
-            lr_th,
-            adam is not None,
-            beta1,
-            beta2,
-            eps,
-            output_loss == "cross_entropy",
-            self.counters,
-            result.loss,
-            result.predicted,
-            result.output_spikes,
-            result.synops,
+            *_solver_arguments(
+                result,
+                self.counters,
+                reg_beta,
+                reg_every,
+                sigma,
+                lr_w,
+                lr_th,
+                adam,
+                output_loss,
+            ),
         )
         return result.visited(order, status)
 

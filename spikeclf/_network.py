@@ -61,6 +61,18 @@ class EpochResult:
         )  # fmt: skip
 
 
+def _solver_arguments(
+    result, counters, reg_beta, reg_every, sigma, lr_w, lr_th, adam, output_loss
+):
+    """The arguments both training kernels end with: solver, loss and outputs."""
+    beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
+    return (
+        reg_beta, reg_every, sigma, lr_w, lr_th, adam is not None, beta1, beta2, eps,
+        output_loss == "cross_entropy", counters, result.loss, result.predicted,
+        result.output_spikes, result.synops,
+    )  # fmt: skip
+
+
 @dataclass
 class Network:
     """Weights, thresholds and training state of a fully connected spiking network.
@@ -136,7 +148,6 @@ class Network:
             ]
         result = EpochResult.empty(packed.n_samples)
         layers = len(self.weights)
-        beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
         status = train_epoch(
             packed.channel,
             packed.t,
@@ -155,21 +166,17 @@ class Network:
             self.kappa,
             np.asarray(rho, float),
             np.asarray(reg_lambda, float),
-            reg_beta,
-            reg_every,
-            sigma,
-            lr_w,
-            lr_th,
-            adam is not None,
-            beta1,
-            beta2,
-            eps,
-            output_loss == "cross_entropy",
-            self.counters,
-            result.loss,
-            result.predicted,
-            result.output_spikes,
-            result.synops,
+            *_solver_arguments(
+                result,
+                self.counters,
+                reg_beta,
+                reg_every,
+                sigma,
+                lr_w,
+                lr_th,
+                adam,
+                output_loss,
+            ),
         )
         return result.visited(order, status)
 
