@@ -268,7 +268,15 @@ def test_interrupted_image_training_resumes_exactly(tmp_path, monkeypatch):
 
 def test_ctrl_c_on_the_command_line_keeps_the_last_epoch(tmp_path):
     model = tmp_path / "model.joblib"
-    command = [sys.executable, "-m", "spikeclf", "train", "--hidden", "20"]
+    # As from a terminal: a shell starts background jobs with SIGINT ignored,
+    # which their children inherit (a CI run started with `&`), and Python
+    # then installs no KeyboardInterrupt handler of its own.
+    as_from_a_terminal = (
+        "import runpy, signal, sys; "
+        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'spikeclf'; runpy.run_module('spikeclf', run_name='__main__')"
+    )
+    command = [sys.executable, "-c", as_from_a_terminal, "train", "--hidden", "20"]
     command += ["--output", str(model), "--test-duration", "0.1"]
     run = subprocess.Popen(
         [*command, "--epochs", "100000"],
