@@ -103,7 +103,7 @@ def test_labels_of_any_type(digits):
 
 
 def test_cnn_learns_mnist_from_2000_images(mnist):
-    """4 epochs on 2,000 images: measured 82 % on these 500 test images."""
+    """4 epochs on 2,000 images: measured 85.8 % on these 500 test images."""
     X_train, y_train, X_test, y_test = mnist
     encoder = PoissonEncoder(rate=5000, duration=0.05, random_state=0).fit(X_train)
     X_eval = PoissonEncoder(rate=5000, duration=0.3, random_state=1).fit(
@@ -115,4 +115,4 @@ def test_cnn_learns_mnist_from_2000_images(mnist):
     for epoch in range(4):
         encoder.set_params(random_state=np.random.RandomState([0, epoch]))
         clf.partial_fit(encoder.transform(X_train[:2000]), y_train[:2000], range(10))
-    assert clf.score(X_eval, y_test[:500]) >= 0.75
+    assert clf.score(X_eval, y_test[:500]) >= 0.80
