@@ -166,3 +166,54 @@ def test_one_step_equals_the_reference(seed, adam, output_loss, deep, conv_rho):
         np.testing.assert_allclose(got_th, spec["thresholds"], rtol=1e-9, atol=1e-8)
     # The step changed the first kernel: the error went all the way down.
     assert not np.allclose(ref["layers"][0]["weights"], layers[0]["weights"])
+
+
+def test_shared_kernel_gradient_is_the_derivative_of_the_summed_inputs():
+    """Finite differences: the kernel gradient of one SGD step is d/dw of
+    sum_i c_i s_i(w), s_i the input of conv neuron i through the unfolded
+    kernel and c_i = sqrt(N / m_i) delta_i its scaled delta (Eq. 13 summed
+    over the positions that share the kernel)."""
+    from spikeclf._reference import _activity, _dense_form, _spiked
+
+    rng = np.random.default_rng(3)
+    input_shape = (2, 6, 6)
+    layers = _layers(rng, kappa_conv=0.0)
+    channels, t = _sample(rng, input_shape)
+    forward = simulate_conv_reference(channels, t, input_shape, layers)
+    target = int(np.argmin(forward["counts"][-1]))
+    th_min = [None if s["type"] == "pool" else np.zeros(len(s["thresholds"]))
+              for s in layers]  # fmt: skip
+    lr = 0.01  # the learning rate of _step
+    ref = train_step_conv_reference(
+        channels, t, target, input_shape, layers, th_min, t_end=t[-1], lr_w=lr
+    )
+    net = _network(layers, input_shape, th_min)
+    _step(net, channels, t, target, input_shape, adam=False,
+          output_loss="max_normalized", rho=[0.0] * 4)  # fmt: skip
+    grad = (layers[0]["weights"] - net.kernels[0].transpose(3, 0, 1, 2)) / lr
+
+    events = list(zip(t, channels, strict=True))
+    x = _activity(events, 72, t[-1], TAU)
+    active = _spiked(events, 72)
+    shape_out = forward["shapes"][0]
+    _, index = _dense_form(layers[0], input_shape, shape_out)
+    connected = index >= 0
+    m = (active[:, None] & connected).sum(axis=0)
+    n_fan = 3 * 3 * 3  # C_out K K
+    c = np.where(m > 0, np.sqrt(n_fan / np.maximum(m, 1)), 0.0) * ref["deltas"][0]
+    assert np.count_nonzero(c) > 5
+
+    def summed_inputs(kernel):
+        spec = {**layers[0], "weights": kernel}
+        matrix, _ = _dense_form(spec, input_shape, shape_out)
+        return float(c @ (matrix.T @ np.where(active, x, 0.0)))
+
+    numeric = np.zeros_like(grad)
+    step = 1e-6
+    for where in np.ndindex(grad.shape):
+        plus, minus = layers[0]["weights"].copy(), layers[0]["weights"].copy()
+        plus[where] += step
+        minus[where] -= step
+        numeric[where] = (summed_inputs(plus) - summed_inputs(minus)) / (2 * step)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    assert np.abs(grad).max() > 1e-3
