@@ -9,6 +9,8 @@ threshold regularization of the feature maps, and compares them; with
 ``--model`` (a saved SpikingCNNClassifier on MNIST), reads that one on 100 MNIST
 test images (50 ms presentations), as docs/cnn.md does.
 
+Run it as::
+
     python examples/cnn_feature_maps.py [--model cnn.joblib --data-home DIR] [--quick]
 """
 

@@ -4,7 +4,7 @@ Accuracy against lateral inhibition (Figure 3)
 
 Cross-validated accuracy of 784-N-10 networks on permutation-invariant MNIST as the
 winner-take-all strength of the hidden layer varies, with ``GridSearchCV`` over a
-``Pipeline(PoissonEncoder, SpikingMLPClassifier)``:
+``Pipeline(PoissonEncoder, SpikingMLPClassifier)``::
 
     python examples/lateral_inhibition_fig3.py --data-home ../shared/data
 

@@ -10,7 +10,7 @@ norse or sinabs would simulate it (there with time steps), also with the
 lateral inhibition written as a recurrent connection
 (``to_nir(lateral_inhibition="recurrent")``), then with one of the four
 features switched off at a time, and scores each on the PI-MNIST test
-set at 1 s:
+set at 1 s::
 
     python examples/nir_export.py --data-home ../shared/data --model run.joblib
 

@@ -1,11 +1,11 @@
 """
 N-MNIST: input event rate over time (Figure 5A) and accuracy as events arrive (5B)
-================================================================================
+==================================================================================
 
 Trains (34x34x2)-800-10 with tau 200 ms on 300-event windows of emulated N-MNIST
 (``spikeclf make-nmnist``), or loads a trained model, then plots the mean input
 event rate of the test streams over time and the test accuracy after the first
-n events of each stream:
+n events of each stream::
 
     python examples/nmnist_figure5.py --data-home DIR [--model nmnist.joblib]
 

@@ -5,7 +5,7 @@ What makes spike-based backprop learn faster on PI-MNIST
 Trains 784-800-10 networks for 3 epochs on the first 10,000 training images
 (fresh 50 ms Poisson presentations every epoch) with one option changed at a time
 from the paper's defaults, and scores the first 2,000 test images (1 s
-presentations) after every epoch:
+presentations) after every epoch::
 
     python examples/pi_mnist_options.py --data-home ../shared/data
 

@@ -4,7 +4,7 @@ Permutation-invariant MNIST: the networks of Table 2
 
 Trains the three spiking networks of the paper's Table 2 on permutation-invariant
 MNIST (fresh 50 ms Poisson presentations every epoch, 1 s test presentations) and
-prints their test accuracy next to the paper's:
+prints their test accuracy next to the paper's::
 
     python examples/pi_mnist_table2.py --data-home ../shared/data --epochs 150
 

@@ -5,7 +5,7 @@ Memory of prediction: streamed in chunks against packed at once
 Scores the 10,000 PI-MNIST test images at 1 s (50 M events) with ``n_jobs=2``
 and reports, with ``tracemalloc``, the peak memory that ``predict`` adds on top
 of its input, first as spikeclf does it (1,024 samples at a time), then with
-the whole set packed at once:
+the whole set packed at once::
 
     python examples/predict_memory.py --data-home ../shared/data [--model run.joblib]
 

@@ -178,10 +178,19 @@ class FrameANNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def frames(self, X):
-        """Event counts per frame, pixel and polarity, (n_samples, n_frames, n_pixels).
+        """Event counts per frame, pixel and polarity.
 
         Built by tonic's ``ToFrame`` over windows of ``frame_duration`` from time
         0; counts above 255 saturate (uint8).
+
+        Parameters
+        ----------
+        X : list of event streams
+
+        Returns
+        -------
+        frames : ndarray of uint8, shape (n_samples, n_frames, n_pixels)
+            ``n_pixels`` counts pixels times polarities.
         """
         from tonic.transforms import ToFrame
 
@@ -209,7 +218,16 @@ class FrameANNClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def frame_proba(self, X):
-        """Softmax output of every frame: (n_samples, n_frames, n_classes)."""
+        """Softmax output of every frame.
+
+        Parameters
+        ----------
+        X : list of event streams
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_frames, n_classes)
+        """
         check_is_fitted(self)
         frames = self.frames(X)
         proba = self.mlp_.predict_proba(
@@ -218,7 +236,18 @@ class FrameANNClassifier(ClassifierMixin, BaseEstimator):
         return proba.reshape(len(frames), self.n_frames, -1).astype(np.float64)
 
     def predict_proba(self, X, n_frames=None):
-        """Mean softmax output of the first ``n_frames`` frames (default all)."""
+        """Mean softmax output of the first ``n_frames`` frames.
+
+        Parameters
+        ----------
+        X : list of event streams
+        n_frames : int, default=None
+            Frames to average; None means all.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
         proba = self.frame_proba(X)[
             :, : self.n_frames if n_frames is None else n_frames
         ]
@@ -226,16 +255,37 @@ class FrameANNClassifier(ClassifierMixin, BaseEstimator):
         return proba / proba.sum(axis=1, keepdims=True)  # float32 softmax, renormed
 
     def predict(self, X, n_frames=None):
-        """Class of the largest summed softmax output over the first ``n_frames``."""
+        """Class of the largest summed softmax output over the first ``n_frames``.
+
+        Parameters
+        ----------
+        X : list of event streams
+        n_frames : int, default=None
+            Frames to sum; None means all.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
         return self.classes_[np.argmax(self.predict_proba(X, n_frames), axis=1)]
 
     def staged_accuracy(self, X, y, *, single_frames=False, frame_proba=None):
-        """Accuracy after each frame: (n_frames,).
+        """Accuracy after each frame.
 
-        Entry ``k - 1`` is the accuracy of the softmax outputs summed over the
-        first ``k`` frames, or, with ``single_frames``, of frame ``k`` alone.
-        ``frame_proba``, the output of :meth:`frame_proba` on ``X``, spares
-        computing the frames again.
+        Parameters
+        ----------
+        X : list of event streams
+        y : array-like of shape (n_samples,)
+        single_frames : bool, default=False
+            False: entry ``k - 1`` is the accuracy of the softmax outputs summed
+            over the first ``k`` frames; True: of frame ``k`` alone.
+        frame_proba : ndarray, default=None
+            The output of :meth:`frame_proba` on ``X``, to spare computing the
+            frames again.
+
+        Returns
+        -------
+        accuracy : ndarray of shape (n_frames,)
         """
         proba = self.frame_proba(X) if frame_proba is None else frame_proba
         if not single_frames:

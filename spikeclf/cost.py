@@ -119,7 +119,16 @@ def image_cost_comparison(snn, mlp, X, features, y, times=IMAGE_CUT_TIMES):
 
 
 def mlp_macs(mlp):
-    """Multiply-accumulates of one forward pass: inputs x outputs per layer."""
+    """Multiply-accumulates of one forward pass: inputs x outputs per layer.
+
+    Parameters
+    ----------
+    mlp : fitted sklearn.neural_network.MLPClassifier
+
+    Returns
+    -------
+    int
+    """
     return int(sum(w.size for w in mlp.coefs_))
 
 
@@ -144,10 +153,24 @@ def _unfolding(snn, streams, y, times):
 def operations_to_reach(accuracy, operations, target, interpolate=True):
     """Operations at which ``accuracy`` first reaches ``target``.
 
-    ``interpolate``: linearly between the two points around the first crossing
-    (from zero operations at zero accuracy before the first point), for an SNN,
-    which can stop after any event; otherwise the first point that reaches it,
-    for an ANN, which cannot stop within a forward pass. NaN if never.
+    Parameters
+    ----------
+    accuracy : sequence of float
+        Accuracy after each point of a curve.
+    operations : sequence of float
+        Operations per sample at each point, increasing.
+    target : float
+        Accuracy to reach.
+    interpolate : bool, default=True
+        True: linearly between the two points around the first crossing (from
+        zero operations at zero accuracy before the first point), for an SNN,
+        which can stop after any event; False: the first point that reaches
+        it, for an ANN, which cannot stop within a forward pass.
+
+    Returns
+    -------
+    float
+        The operations; NaN if ``accuracy`` never reaches ``target``.
 
     Examples
     --------
@@ -170,9 +193,21 @@ def operations_to_reach(accuracy, operations, target, interpolate=True):
 
 
 def plot_cost_comparison(result, path=None):
-    """The paper's Figure 6 from :func:`cost_comparison`: accuracy against
-    operations (left) and against time (right). Returns the matplotlib figure;
-    ``path`` saves it."""
+    """The paper's Figure 6 from :func:`cost_comparison`.
+
+    Accuracy against operations (left) and against time (right).
+
+    Parameters
+    ----------
+    result : dict of ndarray
+        What :func:`cost_comparison` or :func:`image_cost_comparison` returns.
+    path : str or path-like, default=None
+        Where to save the figure; None saves nothing.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
 
     fig, (ops, time) = plt.subplots(1, 2, figsize=(9, 3.4))

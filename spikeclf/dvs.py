@@ -178,8 +178,16 @@ class SaccadeEmulator(TransformerMixin, BaseEstimator):
     def emulate(self, image, key):
         """The event stream of one (height, width) image of intensities in [0, 1].
 
-        ``key`` (an int or a tuple of ints) and the seed drawn at fit seed the
-        noise of this stream.
+        Parameters
+        ----------
+        image : array-like of shape (height, width)
+            Intensities in [0, 1].
+        key : int or tuple of int
+            With the seed drawn at fit, seeds the noise of this stream.
+
+        Returns
+        -------
+        events : structured array (:data:`spikeclf.EVENT_DTYPE`)
         """
         check_is_fitted(self)
         image = np.asarray(image, dtype=np.float64)

@@ -77,15 +77,27 @@ class PackedEvents(NamedTuple):
 
     @property
     def n_samples(self):
+        """Number of samples (streams)."""
         return len(self.indptr) - 1
 
     @property
     def n_channels(self):
+        """Number of input channels, ``width * height * polarities``."""
         width, height, polarities = self.sensor_size
         return width * height * polarities
 
     def sample(self, i):
-        """Return ``(channel, t)`` of sample ``i`` as views."""
+        """Return ``(channel, t)`` of sample ``i`` as views.
+
+        Parameters
+        ----------
+        i : int
+            Index of the sample.
+
+        Returns
+        -------
+        channel, t : ndarray
+        """
         start, stop = self.indptr[i], self.indptr[i + 1]
         return self.channel[start:stop], self.t[start:stop]
 
@@ -95,7 +107,17 @@ class PackedEvents(NamedTuple):
         return np.where(np.diff(self.indptr) > 0, last, 0.0)
 
     def subset(self, rows):
-        """The samples ``rows``, in that order, as packed events."""
+        """The samples ``rows``, in that order, as packed events.
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Indices of the samples.
+
+        Returns
+        -------
+        PackedEvents
+        """
         rows = np.asarray(rows, dtype=np.int64)
         starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)

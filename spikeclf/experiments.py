@@ -37,7 +37,19 @@ __all__ = [
 
 @dataclass
 class ImageTask:
-    """Images and labels of a classification task, split into train and test."""
+    """Images and labels of a classification task, split into train and test.
+
+    Attributes
+    ----------
+    name : str
+        The task's name, as :func:`load_task` takes it.
+    X_train, X_test : ndarray of shape (n_samples, height, width)
+        Images.
+    y_train, y_test : ndarray of shape (n_samples,)
+        Labels.
+    permute_pixels : bool
+        Whether the encoder permutes the pixels (permutation-invariant MNIST).
+    """
 
     name: str
     X_train: np.ndarray
@@ -55,7 +67,18 @@ class ImageTask:
 
 @dataclass
 class EventTask:
-    """Event streams and labels of a classification task, train and test."""
+    """Event streams and labels of a classification task, train and test.
+
+    Attributes
+    ----------
+    name : str
+        The task's name, as :func:`load_task` takes it.
+    X_train, X_test : list of event streams
+    y_train, y_test : ndarray of shape (n_samples,)
+        Labels.
+    sensor_size : tuple of int
+        ``(width, height, polarities)`` of the streams.
+    """
 
     name: str
     X_train: list
@@ -66,9 +89,22 @@ class EventTask:
 
 
 def load_task(name, data_home=None, limit=None):
-    """A task by name: ``"digits"`` (built in: sklearn's 8x8 digits, 75/25 split),
-    ``"mnist"``, ``"pi-mnist"`` (images) or ``"nmnist"`` (event streams; ``limit``
-    files per digit and split)."""
+    """A task by name.
+
+    Parameters
+    ----------
+    name : {"digits", "mnist", "pi-mnist", "nmnist"}
+        ``"digits"`` (built in: sklearn's 8x8 digits, 75/25 split), ``"mnist"``,
+        ``"pi-mnist"`` (images) or ``"nmnist"`` (event streams).
+    data_home : str or path-like, default=None
+        Folder of the data sets (see :func:`spikeclf.datasets.get_data_home`).
+    limit : int, default=None
+        N-MNIST only: files per digit and split; None reads them all.
+
+    Returns
+    -------
+    ImageTask or EventTask
+    """
     if name == "nmnist":
         X_train, y_train = load_nmnist(data_home, train=True, limit=limit)
         X_test, y_test = load_nmnist(data_home, train=False, limit=limit)
@@ -111,16 +147,37 @@ def train_on_images(
     Every epoch draws new events (``train_duration`` seconds per image) from a
     seed of its own, ``(random_state, epoch)``; the test set is encoded once
     (``test_duration`` seconds) and scored every ``eval_every`` epochs and
-    after the last. ``augment``, a transformer of flattened images such as
-    :class:`spikeclf.ElasticDistortion`, changes the training images before
-    each epoch's encoding, seeded by ``(random_state, epoch, 1)``.
-    ``validation`` > 0 holds out the last that many training images (the
-    paper's 50,000 / 10,000 split of MNIST: 10000), encoded once like the test
-    set (seed ``(random_state, 0, 2)``) and scored with it. ``save``, a path,
-    receives the classifier (written atomically) after every epoch. A
-    classifier that has ``n_iter_`` epochs already (loaded from ``save``)
-    continues at epoch ``n_iter_ + 1``, exactly as the uninterrupted run would
-    have.
+    after the last. A classifier that has ``n_iter_`` epochs already (loaded
+    from ``save``) continues at epoch ``n_iter_ + 1``, exactly as the
+    uninterrupted run would have.
+
+    Parameters
+    ----------
+    task : ImageTask
+    classifier : SpikingMLPClassifier or SpikingCNNClassifier
+        Trained in place by ``partial_fit``.
+    epochs : int
+        Last epoch to train.
+    augment : transformer, default=None
+        A transformer of flattened images such as
+        :class:`spikeclf.ElasticDistortion`: changes the training images
+        before each epoch's encoding, seeded by ``(random_state, epoch, 1)``.
+    validation : int, default=0
+        > 0 holds out the last that many training images (the paper's
+        50,000 / 10,000 split of MNIST: 10000), encoded once like the test set
+        (seed ``(random_state, 0, 2)``) and scored with it.
+    train_duration, test_duration : float, default=0.05 and 1.0
+        Seconds of events per training and per test image.
+    rate : float, default=5000.0
+        Events per second of an image (:class:`spikeclf.PoissonEncoder`).
+    eval_every : int, default=0
+        Score every that many epochs; 0 scores after the last only.
+    random_state : int, default=0
+        Seed of the pixel permutation and of the events.
+    save : str or path-like, default=None
+        Receives the classifier (written atomically) after every epoch.
+    log : callable, default=print
+        Called with one line of text per evaluation.
 
     Returns
     -------
@@ -183,6 +240,20 @@ def encode_test_set(task, *, duration=1.0, rate=5000.0, random_state=0):
     Same pixel permutation as the training events of ``random_state``, events
     drawn from the seed ``(random_state, 0)``: a model trained by
     ``spikeclf train --seed S`` is scored on exactly these streams.
+
+    Parameters
+    ----------
+    task : ImageTask
+    duration : float, default=1.0
+        Seconds of events per image.
+    rate : float, default=5000.0
+        Events per second of an image.
+    random_state : int, default=0
+        Seed of the training run.
+
+    Returns
+    -------
+    list of event streams
     """
     return [s for streams, _ in iter_test_set(task, duration, rate, random_state)
             for s in streams]  # fmt: skip
@@ -242,7 +313,23 @@ def _encoder(task, duration, rate, random_state):
 
 
 def load_or_train(task, model=None, *, hidden=None, epochs=1):
-    """The classifier saved in ``model`` (joblib), or a new one trained on ``task``."""
+    """The classifier saved in ``model`` (joblib), or a new one trained on ``task``.
+
+    Parameters
+    ----------
+    task : ImageTask
+    model : str or path-like, default=None
+        A classifier saved by joblib; None trains a new one (seed 0).
+    hidden : tuple of int, default=None
+        Hidden layer sizes of the new classifier; None means the CLI's default
+        for the task.
+    epochs : int, default=1
+        Epochs of training of the new classifier.
+
+    Returns
+    -------
+    SpikingMLPClassifier or SpikingCNNClassifier
+    """
     if model is not None:
         return joblib.load(model)
     classifier = default_classifier(task.name, hidden, 0, 0)
@@ -264,6 +351,18 @@ def train_on_event_streams(
     own, ``(random_state, epoch)``; the whole test streams are scored every
     ``eval_every`` epochs and after the last. ``save`` and resumption work as in
     :func:`train_on_images`.
+
+    Parameters
+    ----------
+    task : EventTask
+    classifier : SpikingMLPClassifier or SpikingCNNClassifier
+        Trained in place by ``partial_fit``.
+    epochs : int
+        Last epoch to train.
+    window : int, default=300
+        Consecutive events per training presentation.
+    eval_every, random_state, save, log
+        As in :func:`train_on_images`.
 
     Returns
     -------
