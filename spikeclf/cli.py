@@ -33,6 +33,13 @@ def main(argv=None):
         return 130
 
 
+def _split_sizes(task, validation):
+    """The sizes of the splits a run uses: --validation comes out of training."""
+    n_train = len(task.y_train) - (validation or 0)
+    held = f"{validation} validation, " if validation else ""
+    return f"{n_train} training, {held}{len(task.y_test)} test samples"
+
+
 def _train_resume_hint(args):
     if args.output and os.path.exists(args.output):
         return (
@@ -265,7 +272,7 @@ def _train(args):
         f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
         f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
         f"{classifier.output_loss} loss on {args.dataset} "
-        f"({len(task.y_train)} training, {len(task.y_test)} test samples), "
+        f"({_split_sizes(task, args.validation)}), "
         f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {args.epochs}",
         flush=True,
     )

@@ -85,6 +85,7 @@ def test_train_a_cnn_with_elastic_distortion(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "SpikingCNNClassifier 4c3-p2-20, adam, learning rate 0.0005" in out
     assert "epoch 2: validation accuracy " in out
+    assert "(1147 training, 200 validation, 450 test samples)" in out
     import joblib
 
     clf = joblib.load(model)

@@ -1,4 +1,4 @@
-"""The spiking CNN of the paper (20c5-p2-50c5-p2-200): simulation and a training epoch."""
+"""The paper's spiking CNN (20c5-p2-50c5-p2-200): simulation and a training epoch."""
 
 import numpy as np
 
