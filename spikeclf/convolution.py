@@ -16,7 +16,7 @@ from joblib import effective_n_jobs
 from ._conv import KINDS as _KINDS
 from ._conv import simulate as _simulate_kernel
 from .events import PackedEvents, check_events
-from .simulator import _SPIKE_CAPACITY, SimulationResult, _stop_times, collect_spikes
+from .simulator import _SPIKE_CAPACITY, KernelOutputs, _stop_times
 
 __all__ = ["simulate_conv"]
 
@@ -138,63 +138,40 @@ def simulate_conv(
     network, n_out = _check_layers(input_shape, layers)
     stop = _stop_times(t_end, packed)
 
-    n, n_layers = packed.n_samples, len(layers)
-    counts = np.zeros((n, n_out), dtype=np.int64)
-    v = np.zeros((n, n_out))
-    synops = np.zeros((n, n_layers), dtype=np.int64)
-    inhibitions = np.zeros((n, n_layers), dtype=np.int64)
+    n_layers = len(layers)
     capacity = _SPIKE_CAPACITY if record_spikes else 0
-    spike_t = np.zeros((n, capacity))
-    spike_i = np.zeros((n, capacity), dtype=np.int32)
-    n_spikes = np.zeros(n, dtype=np.int64)
+    outputs = KernelOutputs.zeros(packed.n_samples, n_out, n_layers, capacity)
     status = _simulate_kernel(
         packed.channel,
         packed.t,
         packed.indptr,
         stop,
         *network,
-        counts,
-        v,
-        synops,
-        inhibitions,
-        spike_t,
-        spike_i,
-        n_spikes,
+        *outputs,
         effective_n_jobs(n_jobs),
     )
     if status != 0:
         raise MemoryError("not enough memory for the simulation state")
-
-    result = SimulationResult(counts, v, synops, inhibitions)
-    if record_spikes:
-        times, neurons = _recorded_spikes(
-            packed, stop, network, n_out, n_layers, spike_t, spike_i, n_spikes
-        )
-        result = result._replace(spike_times=times, spike_neurons=neurons)
-    return result
+    rerun = _rerun_one(network, n_out, n_layers) if record_spikes else None
+    return outputs.result(packed, stop, rerun)
 
 
-def _recorded_spikes(
-    packed, stop, network, n_out, n_layers, spike_t, spike_i, n_spikes
-):
+def _rerun_one(network, n_out, n_layers):
+    """Simulate one sample again into spike buffers of its size."""
+
     def rerun(channel, t, stop_one, t_buf, i_buf):
+        outputs = KernelOutputs.zeros(1, n_out, n_layers)
         _simulate_kernel(
             channel,
             t,
             np.array([0, len(t)], np.int64),
             stop_one,
             *network,
-            np.zeros((1, n_out), np.int64),
-            np.zeros((1, n_out)),
-            np.zeros((1, n_layers), np.int64),
-            np.zeros((1, n_layers), np.int64),
-            t_buf,
-            i_buf,
-            np.zeros(1, np.int64),
+            *outputs._replace(spike_t=t_buf, spike_i=i_buf),
             1,
         )
 
-    return collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun)
+    return rerun
 
 
 def _check_input_shape(input_shape):

@@ -54,6 +54,42 @@ class SimulationResult(NamedTuple):
     a: list | None = None
 
 
+class KernelOutputs(NamedTuple):
+    """The arrays a simulation kernel fills, in the order of its arguments."""
+
+    counts: np.ndarray
+    v: np.ndarray
+    synops: np.ndarray
+    inhibitions: np.ndarray
+    spike_t: np.ndarray
+    spike_i: np.ndarray
+    n_spikes: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_samples, n_out, n_layers, capacity=0):
+        """Zeroed outputs; ``capacity`` output spikes recorded per sample."""
+        return cls(
+            np.zeros((n_samples, n_out), dtype=np.int64),
+            np.zeros((n_samples, n_out)),
+            np.zeros((n_samples, n_layers), dtype=np.int64),
+            np.zeros((n_samples, n_layers), dtype=np.int64),
+            np.zeros((n_samples, capacity)),
+            np.zeros((n_samples, capacity), dtype=np.int32),
+            np.zeros(n_samples, dtype=np.int64),
+        )
+
+    def result(self, packed, stop, rerun=None):
+        """The :class:`SimulationResult`; with ``rerun``, the recorded spikes
+        (see :func:`collect_spikes`)."""
+        result = SimulationResult(self.counts, self.v, self.synops, self.inhibitions)
+        if rerun is None:
+            return result
+        times, neurons = collect_spikes(
+            packed, stop, self.spike_t, self.spike_i, self.n_spikes, rerun
+        )
+        return result._replace(spike_times=times, spike_neurons=neurons)
+
+
 def simulate(
     X,
     weights,
@@ -147,14 +183,8 @@ def simulate(
 
     sizes = np.array([weights[0].shape[0]] + [w.shape[1] for w in weights], np.int64)
     n, n_out = packed.n_samples, sizes[-1]
-    counts = np.zeros((n, n_out), dtype=np.int64)
-    v = np.zeros((n, n_out))
-    synops = np.zeros((n, n_layers), dtype=np.int64)
-    inhibitions = np.zeros((n, n_layers), dtype=np.int64)
     capacity = _SPIKE_CAPACITY if record_spikes else 0
-    spike_t = np.zeros((n, capacity))
-    spike_i = np.zeros((n, capacity), dtype=np.int32)
-    n_spikes = np.zeros(n, dtype=np.int64)
+    outputs = KernelOutputs.zeros(n, n_out, n_layers, capacity)
     rows = n if record_activities else 0
     x_end = np.zeros((rows, sizes[:-1].sum()))
     a_end = np.zeros((rows, sizes[1:].sum()))
@@ -174,13 +204,7 @@ def simulate(
         packed.indptr,
         stop,
         *network,
-        counts,
-        v,
-        synops,
-        inhibitions,
-        spike_t,
-        spike_i,
-        n_spikes,
+        *outputs,
         x_end,
         a_end,
         effective_n_jobs(n_jobs),
@@ -188,10 +212,8 @@ def simulate(
     if status != 0:
         raise MemoryError("not enough memory for the simulation state")
 
-    result = SimulationResult(counts, v, synops, inhibitions)
-    if record_spikes:
-        spikes = _recorded_spikes(packed, stop, network, spike_t, spike_i, n_spikes)
-        result = result._replace(spike_times=spikes[0], spike_neurons=spikes[1])
+    rerun = _rerun_one(network) if record_spikes else None
+    result = outputs.result(packed, stop, rerun)
     if record_activities:
         result = result._replace(
             x=np.split(x_end, np.cumsum(sizes[:-1])[:-1], axis=1),
@@ -200,29 +222,25 @@ def simulate(
     return result
 
 
-def _recorded_spikes(packed, stop, network, spike_t, spike_i, n_spikes):
+def _rerun_one(network):
+    """Simulate one sample again into spike buffers of its size."""
     n_out, n_layers = network[0][-1], len(network[0]) - 1
 
     def rerun(channel, t, stop_one, t_buf, i_buf):
+        outputs = KernelOutputs.zeros(1, n_out, n_layers)
         _simulate_kernel(
             channel,
             t,
             np.array([0, len(t)], np.int64),
             stop_one,
             *network,
-            np.zeros((1, n_out), np.int64),
-            np.zeros((1, n_out)),
-            np.zeros((1, n_layers), np.int64),
-            np.zeros((1, n_layers), np.int64),
-            t_buf,
-            i_buf,
-            np.zeros(1, np.int64),
+            *outputs._replace(spike_t=t_buf, spike_i=i_buf),
             np.zeros((0, 0)),
             np.zeros((0, 0)),
             1,
         )
 
-    return collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun)
+    return rerun
 
 
 def collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun):
