@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._network import TrainingDiverged
+from ._network import TrainingDiverged, prediction_copy
 from ._persistence import check_state_format, dump_atomically, state_format
 from .events import check_events, iter_packed
 from .simulator import SimulationResult
@@ -33,6 +33,8 @@ _PREDICT_CHUNK = 1024
 # What an epoch changes: restored when one is interrupted or diverges.
 _TRAINING_STATE = (
     "network_",
+    "averaged_network_",
+    "n_averaged_",
     "n_iter_",
     "t_",
     "loss_curve_",
@@ -60,6 +62,8 @@ TRAINING_CONSTRAINTS = {
     "output_loss": [StrOptions({"max_normalized", "cross_entropy"})],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "decay_epochs": [Interval(Real, 0, None, closed="neither"), None],
+    "average": ["boolean", Interval(Integral, 0, None, closed="left")],
+    "average_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
     "shuffle": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "early_stopping": ["boolean"],
@@ -172,6 +176,8 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         self.sensor_size_ = tuple(int(s) for s in sensor_size)
         self.n_features_in_ = int(np.prod(self.sensor_size_))
         self.network_ = network
+        self.averaged_network_ = None
+        self.n_averaged_ = 0
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -203,7 +209,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         proba = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
         silent = totals[:, 0] == 0
         if silent.any():
-            z = result.v[silent] / self.network_.thresholds[-1]
+            z = result.v[silent] / self._prediction_network.thresholds[-1]
             z = np.exp(z - z.max(axis=1, keepdims=True))
             proba[silent] = z / z.sum(axis=1, keepdims=True)
         return proba
@@ -238,11 +244,62 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         return result.synops, result.inhibitions
 
     # -------------------------------------------------------------- helpers
+    @property
+    def _prediction_network(self):
+        """The network that predicts: the running mean of the parameters, if any."""
+        averaged = getattr(self, "averaged_network_", None)
+        return self.network_ if averaged is None else averaged
+
+    def _averaging_start(self):
+        """Epochs after which parameters are averaged; None without averaging."""
+        if isinstance(self.average, bool | np.bool_):
+            return 0 if self.average else None
+        return int(self.average)
+
+    def _schedule(self):
+        """Learning rates and the decay factor of the regularization this epoch.
+
+        Everything decays by exp(-epoch / decay_epochs); while parameters are
+        averaged the schedule holds at its value of the epoch averaging began
+        (stochastic weight averaging's constant learning rate), with the weight
+        learning rate ``average_learning_rate`` when given (the threshold
+        learning rate scaled alike).
+        """
+        epoch, start = self.n_iter_, self._averaging_start()
+        if start is not None:
+            epoch = min(epoch, start)
+        decay = np.exp(-epoch / self.decay_epochs) if self.decay_epochs else 1.0
+        lr_w = self.learning_rate * decay
+        lr_th = (
+            0.1 * self.learning_rate
+            if self.threshold_learning_rate is None
+            else self.threshold_learning_rate
+        ) * decay
+        if start is not None and self.n_iter_ >= start and self.average_learning_rate:
+            lr_th *= self.average_learning_rate / lr_w
+            lr_w = self.average_learning_rate
+        return lr_w, lr_th, decay
+
+    def _update_average(self):
+        """Fold the parameters of the epoch just trained into their running mean."""
+        start = self._averaging_start()
+        if start is None or self.n_iter_ <= start:
+            return
+        if getattr(self, "averaged_network_", None) is None:
+            self.averaged_network_ = prediction_copy(self.network_)
+            self.n_averaged_ = 1
+            return
+        self.n_averaged_ += 1
+        for mean, value in zip(
+            self.averaged_network_.parameters(), self.network_.parameters(), strict=True
+        ):
+            mean += (value - mean) / self.n_averaged_
+
     def _simulate(self, X):
         check_is_fitted(self)
         # Chunks bound the memory of packing to one chunk, whatever len(X) is.
         parts = [
-            self.network_.simulate(chunk, n_jobs=self.n_jobs)
+            self._prediction_network.simulate(chunk, n_jobs=self.n_jobs)
             for chunk in iter_packed(X, self.sensor_size_, _PREDICT_CHUNK)
         ]
         result = SimulationResult(
@@ -332,13 +389,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
     def _train_one_epoch(self, training, validation):
         packed, targets = training
         start = time.perf_counter()
-        decay = np.exp(-self.n_iter_ / self.decay_epochs) if self.decay_epochs else 1.0
-        lr_w = self.learning_rate * decay
-        lr_th = (
-            0.1 * self.learning_rate
-            if self.threshold_learning_rate is None
-            else self.threshold_learning_rate
-        ) * decay
+        lr_w, lr_th, decay = self._schedule()
         rho, reg = self._regularization(decay)
         t_end = packed.last_times()
         order = (
@@ -373,6 +424,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         loss = np.concatenate([r.loss for r in results])
         predicted = np.concatenate([r.predicted for r in results])
         self.n_iter_ += 1
+        self._update_average()
         self.t_ += len(order)
         self.loss_curve_.append(float(loss.mean()))
         self.train_scores_.append(float(np.mean(predicted == targets[order])))
@@ -406,10 +458,10 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _snapshot(self):
-        return copy.deepcopy(self.network_)
+        return copy.deepcopy((self.network_, getattr(self, "averaged_network_", None)))
 
     def _restore(self, snapshot):
-        self.network_ = snapshot
+        self.network_, self.averaged_network_ = snapshot
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` on ``X`` against ``y``.
@@ -434,8 +486,12 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         state = check_state_format(state, type(self).__name__)
-        # A parameter added since the file was written takes its default.
-        super().__setstate__({**type(self)().get_params(deep=False), **state})
+        # A parameter or fitted attribute added since the file was written takes
+        # its default.
+        defaults = type(self)().get_params(deep=False)
+        if "network_" in state:
+            defaults.update(averaged_network_=None, n_averaged_=0)
+        super().__setstate__({**defaults, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -145,6 +145,16 @@ class ConvNetwork:
         """Neurons of the fully connected layers, after the inputs of the first."""
         return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
 
+    def parameters(self):
+        """The trained arrays: kernels, their thresholds, then the dense layers'."""
+        trained = [k is not None for k in self.kernels]
+        return [
+            *(k for k in self.kernels if k is not None),
+            *(th for th, t in zip(self.spatial_thresholds, trained, strict=True) if t),
+            *self.weights,
+            *self.thresholds,
+        ]
+
     def layer_dicts(self):
         """The layers as :func:`spikeclf.convolution.simulate_conv` takes them."""
         common = {"tau": self.tau, "refractory": self.refractory}
@@ -327,6 +337,9 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     output_loss : {"max_normalized", "cross_entropy"}, default="max_normalized"
     max_iter : int, default=30
     decay_epochs : float, default=35.0
+    average : bool or int, default=False
+        Parameter averaging over epochs, as in SpikingMLPClassifier.
+    average_learning_rate : float, default=None
     shuffle : bool, default=True
     validation_fraction : float, default=0.0
     early_stopping : bool, default=False
@@ -351,7 +364,9 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         connected layers'.
     sensor_size_ : tuple of int
     n_features_in_ : int
-    n_iter_, t_, loss_curve_, train_scores_, validation_scores_, epoch_stats_ :
+    n_iter_, t_, loss_curve_, train_scores_ :
+        As in :class:`SpikingMLPClassifier`.
+    validation_scores_, n_averaged_, epoch_stats_ :
         As in :class:`SpikingMLPClassifier`.
     synops_per_sample_ : float
         Mean synaptic operations per sample of the last prediction.
@@ -394,6 +409,8 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         output_loss="max_normalized",
         max_iter=30,
         decay_epochs=35.0,
+        average=False,
+        average_learning_rate=None,
         shuffle=True,
         validation_fraction=0.0,
         early_stopping=False,
@@ -422,6 +439,8 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.output_loss = output_loss
         self.max_iter = max_iter
         self.decay_epochs = decay_epochs
+        self.average = average
+        self.average_learning_rate = average_learning_rate
         self.shuffle = shuffle
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
@@ -436,14 +455,14 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     @property
     def coefs_(self):
         check_is_fitted(self)
-        net = self.network_
+        net = self._prediction_network
         kernels = [k.transpose(3, 0, 1, 2) for k in net.kernels if k is not None]
         return kernels + list(net.weights)
 
     @property
     def thresholds_(self):
         check_is_fitted(self)
-        net = self.network_
+        net = self._prediction_network
         conv = [
             th
             for k, th in zip(net.kernels, net.spatial_thresholds, strict=True)

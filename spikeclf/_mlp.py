@@ -68,6 +68,16 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
     decay_epochs : float, default=35.0
         Learning rates and threshold regularization decay by exp(-1/decay_epochs)
         per epoch; None for no decay.
+    average : bool or int, default=False
+        Predict with the mean of the parameters (weights and thresholds) at the
+        end of every epoch after the first ``average`` (True: every epoch), as
+        stochastic weight averaging does; training goes on from the last
+        parameters. From that epoch on the schedule holds: learning rates and
+        regularization keep their values of epoch ``average``. False: predict
+        with the last parameters.
+    average_learning_rate : float, default=None
+        Weight learning rate while averaging (the threshold learning rate
+        scaled alike); None keeps the held schedule's.
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     validation_fraction : float, default=0.0
@@ -111,6 +121,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         Training accuracy per epoch, from the training presentations.
     validation_scores_ : list of float
         Validation accuracy per epoch (empty without validation).
+    n_averaged_ : int
+        Epochs in the parameter mean (0 without ``average``).
     epoch_stats_ : list of dict
         Per epoch: output spikes and synaptic operations per sample, seconds.
     synops_per_sample_ : float
@@ -150,6 +162,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         output_loss="max_normalized",
         max_iter=30,
         decay_epochs=35.0,
+        average=False,
+        average_learning_rate=None,
         shuffle=True,
         validation_fraction=0.0,
         early_stopping=False,
@@ -177,6 +191,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.output_loss = output_loss
         self.max_iter = max_iter
         self.decay_epochs = decay_epochs
+        self.average = average
+        self.average_learning_rate = average_learning_rate
         self.shuffle = shuffle
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
@@ -191,12 +207,12 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
     @property
     def coefs_(self):
         check_is_fitted(self)
-        return self.network_.weights
+        return self._prediction_network.weights
 
     @property
     def thresholds_(self):
         check_is_fitted(self)
-        return self.network_.thresholds
+        return self._prediction_network.thresholds
 
     # -------------------------------------------------------------- helpers
     def _initialize(self, packed, classes):

@@ -6,7 +6,8 @@ bounds, Adam moments, step counters) and hands the arrays to
 ``spikeclf._backward.train_epoch`` and ``spikeclf.simulator.simulate``.
 """
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -59,6 +60,11 @@ class EpochResult:
             self.loss[idx], self.predicted[idx], self.output_spikes[idx],
             self.synops[idx],
         )  # fmt: skip
+
+
+def prediction_copy(network):
+    """A copy of ``network`` for simulation only: without the optimizer's state."""
+    return copy.deepcopy(replace(network, moments=[]))
 
 
 def _solver_arguments(
@@ -115,6 +121,10 @@ class Network:
     @property
     def sizes(self):
         return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
+
+    def parameters(self):
+        """The trained arrays, weights then thresholds."""
+        return [*self.weights, *self.thresholds]
 
     def train_epoch(
         self,

@@ -169,6 +169,21 @@ def _build_parser():
         "(default 0.002)",
     )
     train.add_argument(
+        "--average",
+        type=int,
+        metavar="N",
+        help="predict with the mean of the parameters of the epochs after the "
+        "first N (stochastic weight averaging; the schedule holds from epoch N); "
+        "also applies to a --resume'd run",
+    )
+    train.add_argument(
+        "--average-learning-rate",
+        type=float,
+        metavar="LR",
+        help="weight learning rate while averaging (default: the schedule's at "
+        "epoch N)",
+    )
+    train.add_argument(
         "--output-loss",
         choices=["max_normalized", "cross_entropy"],
         default="max_normalized",
@@ -439,8 +454,10 @@ def _classifier(args, task):
                     "spikeclf spiking classifier"
                 )
             print(f"resuming {args.output} after epoch {classifier.n_iter_}")
-            return classifier.set_params(verbose=args.verbose, n_jobs=args.n_jobs)
-    params = {}
+            return classifier.set_params(
+                verbose=args.verbose, n_jobs=args.n_jobs, **_averaging(args)
+            )
+    params = _averaging(args)
     if args.learning_rate is not None:
         params["learning_rate"] = args.learning_rate
     if args.solver is not None:
@@ -458,6 +475,16 @@ def _classifier(args, task):
         weight_reg=args.weight_reg,
         n_jobs=args.n_jobs,
     )
+
+
+def _averaging(args):
+    """--average and --average-learning-rate, when given."""
+    params = {}
+    if args.average is not None:
+        params["average"] = args.average
+    if args.average_learning_rate is not None:
+        params["average_learning_rate"] = args.average_learning_rate
+    return params
 
 
 def _datasets(args):

@@ -499,7 +499,8 @@ def _fitted_network(estimator):
         raise ValueError(
             f"this {type(estimator).__name__} is not fitted yet: call fit first"
         )
-    return estimator.network_
+    # With parameter averaging, the averaged network is the one that predicts.
+    return estimator._prediction_network
 
 
 def _neuron_of(network):

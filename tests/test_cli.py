@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import numpy as np
+
 from spikeclf import __version__
 from spikeclf.cli import main
 
@@ -76,6 +78,22 @@ def test_train_on_the_built_in_digits(capsys, tmp_path):
 
     clf = joblib.load(model)
     assert clf.n_iter_ == 2 and clf.coefs_[0].shape == (64, 30)
+
+
+def test_resume_with_parameter_averaging(capsys, tmp_path):
+    import joblib
+
+    model = tmp_path / "mlp.joblib"
+    args = ["train", "--hidden", "30", "--output", str(model)]
+    assert main([*args, "--epochs", "2"]) == 0
+    assert joblib.load(model).average is False
+    resumed = [*args, "--epochs", "4", "--resume", "--average", "2"]
+    assert main([*resumed, "--average-learning-rate", "0.001"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    clf = joblib.load(model)
+    assert (clf.n_iter_, clf.average, clf.n_averaged_) == (4, 2, 2)
+    assert clf.average_learning_rate == 0.001
+    assert not np.array_equal(clf.coefs_[0], clf.network_.weights[0])
 
 
 def test_train_a_cnn_with_elastic_distortion(capsys, tmp_path):

@@ -102,6 +102,22 @@ def test_labels_of_any_type(digits):
     assert set(clf.predict(X_test)) <= set(names)
 
 
+def test_average_is_the_mean_of_the_kernels_and_weights(digits):
+    X_train, _, y_train, _ = digits
+    clf = SpikingCNNClassifier("4c3-p2-20", average=1, random_state=0)
+    trained = []
+    for _ in range(3):
+        clf.partial_fit(X_train[:300], y_train[:300], classes=range(10))
+        trained.append([a.copy() for a in clf.network_.parameters()])
+    assert clf.n_averaged_ == 2
+    for mean, *epochs in zip(
+        clf.averaged_network_.parameters(), *trained, strict=True
+    ):  # fmt: skip
+        np.testing.assert_allclose(mean, (epochs[1] + epochs[2]) / 2, rtol=1e-12)
+    kernel = clf.averaged_network_.kernels[0].transpose(3, 0, 1, 2)
+    np.testing.assert_array_equal(clf.coefs_[0], kernel)
+
+
 def test_cnn_learns_mnist_from_2000_images(mnist):
     """4 epochs on 2,000 images: measured 85.8 % on these 500 test images."""
     X_train, y_train, X_test, y_test = mnist

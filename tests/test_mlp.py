@@ -154,6 +154,61 @@ def test_validation_scores_and_early_stopping(small):
     assert stopped.n_iter_ == 3  # no epoch improves by 0.5: stops after 1 + 2
 
 
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_average_is_the_mean_of_the_epochs_after_the_first_n(small, solver):
+    X, y = small
+    clf = quick(max_iter=1, average=1, solver=solver, hidden_layer_sizes=(40, 20))
+    trained = []
+    for _ in range(4):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+        trained.append([a.copy() for a in clf.network_.parameters()])
+    assert clf.n_averaged_ == 3
+    expected = [np.mean(arrays, axis=0) for arrays in zip(*trained[1:], strict=True)]
+    got = [*clf.coefs_, *clf.thresholds_]
+    for mean, value, last in zip(expected, got, trained[-1], strict=True):
+        np.testing.assert_allclose(value, mean, rtol=1e-12, atol=1e-15)
+        assert not np.array_equal(value, last)
+    # Prediction goes through the mean: the same as a plain network holding it.
+    plain = quick(max_iter=1).fit(X, y)
+    plain.network_ = clf.averaged_network_
+    np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))
+    assert clf.averaged_network_.moments == []  # no optimizer state to carry
+
+
+def test_averaging_holds_the_schedule(small):
+    clf = quick(average=2, decay_epochs=1.0, threshold_learning_rate=0.004)
+    rates = []
+    for epoch in range(5):
+        clf.n_iter_ = epoch
+        rates.append(clf._schedule())
+    decay = np.exp(-np.arange(5.0).clip(max=2))
+    np.testing.assert_allclose([r[0] for r in rates], 0.002 * decay)
+    np.testing.assert_allclose([r[1] for r in rates], 0.004 * decay)
+    np.testing.assert_allclose([r[2] for r in rates], decay)
+    clf.set_params(average_learning_rate=1e-3)
+    clf.n_iter_ = 3
+    lr_w, lr_th, held = clf._schedule()
+    assert (lr_w, held) == (1e-3, np.exp(-2.0))
+    assert lr_th == pytest.approx(0.004 * 1e-3 / 0.002)
+    clf.n_iter_ = 1  # before averaging: the usual schedule
+    assert clf._schedule()[0] == pytest.approx(0.002 * np.exp(-1.0))
+
+
+def test_a_model_saved_before_averaging_existed_loads_and_averages(small):
+    X, y = small
+    clf = quick(max_iter=2).fit(X, y)
+    state = clf.__getstate__()
+    for name in ("average", "average_learning_rate", "averaged_network_"):
+        del state[name]
+    del state["n_averaged_"]
+    old = SpikingMLPClassifier.__new__(SpikingMLPClassifier)
+    old.__setstate__(state)
+    assert old.average is False and old.n_averaged_ == 0
+    np.testing.assert_array_equal(old.predict(X), clf.predict(X))
+    old.set_params(average=2).partial_fit(X, y)
+    assert old.n_averaged_ == 1
+
+
 def test_adam_and_deeper_networks_learn(small):
     X, y = small
     for params in (
@@ -198,6 +253,8 @@ def test_unknown_labels_and_other_sensor(small):
         ({"solver": "lbfgs"}, "solver"),
         ({"alpha": (3.0, -1.0)}, "alpha"),
         ({"hidden_layer_sizes": (0,)}, "positive"),
+        ({"average": -1}, "average"),
+        ({"average_learning_rate": 0.0}, "average_learning_rate"),
     ],
 )
 def test_bad_parameters(small, params, match):
