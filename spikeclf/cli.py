@@ -326,6 +326,8 @@ def _reproduce(args):
     handlers = [logging.FileHandler(output / "reproduce.log", encoding="utf-8"),
                 logging.StreamHandler(sys.stderr)]  # fmt: skip
     handlers[1].setLevel(logging.INFO if args.verbose else logging.WARNING)
+    # Errors are printed as one line already: the log file keeps them with a date.
+    handlers[1].addFilter(lambda record: not getattr(record, "printed", False))
     for handler in handlers:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
@@ -341,7 +343,7 @@ def _reproduce(args):
                 )  # fmt: skip
             except (FileNotFoundError, ValueError) as exc:
                 # One target's missing data does not stop the others.
-                logger.error("%s: %s", name, exc)
+                logger.error("%s: %s", name, exc, extra={"printed": True})
                 print(f"spikeclf reproduce: {name}: error: {exc}", file=sys.stderr)
                 failed += 1
                 continue

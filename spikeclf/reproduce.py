@@ -784,6 +784,7 @@ def plot_learning_curves(curves, paper=None, *, title=None):
             ax.axhline(paper[name], color=color, ls="--", lw=1,
                        label=f"{name}, paper")  # fmt: skip
     ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=title)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="lower right")
     return fig
