@@ -1041,7 +1041,9 @@ def _run_table2(params, ctx):
     curves = {f"{r['network']} {r['solver']}": r["curve"] for r in rows}
     paper_lines = {f"{r['network']} {r['solver']}": p[1]
                    for r, p in zip(rows, papers, strict=True) if p}  # fmt: skip
-    best = max(rows, key=lambda r: r["accuracy"][1])
+    best, best_paper = max(
+        zip(rows, papers, strict=True), key=lambda pair: pair[0]["accuracy"][1]
+    )
     return _Report(
         table=table,
         csv={
@@ -1079,10 +1081,8 @@ def _run_table2(params, ctx):
             "60,000 training and 10,000 test images. The last rows are the other "
             "models of the paper's Table 2."
         ],
-        summary=f"best {best['network']} {best['solver']} {best['accuracy'][1]:.2f} % "
-        f"(paper {max(p[1] for p in papers if p):.2f} %)"
-        if any(papers)
-        else f"best {best['network']} {best['accuracy'][1]:.2f} %",
+        summary=f"best {best['network']} {best['solver']} {best['accuracy'][1]:.2f} %"
+        + (f" (paper {best_paper[1]:.2f} %)" if best_paper else ""),
     )
 
 
