@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_STARTED = time.time()  # --force retrains what was trained before this process
 
 #: The paper's numbers (Lee, Delbruck and Pfeiffer 2016), as printed.
 PAPER = {
@@ -699,7 +700,8 @@ def table4(task, *, hidden=800, window=300, epochs=200, eval_every=10,
     }
 
 
-def figure5(classifier, X, y, *, times, n_events=None, bin_width=0.005):
+def figure5(classifier, X, y, *, times, n_events=None, bin_width=0.005,
+            progress=False):  # fmt: skip
     """The arrays of the paper's Figure 5: event rate, accuracy over time.
 
     Parameters
@@ -715,6 +717,8 @@ def figure5(classifier, X, y, *, times, n_events=None, bin_width=0.005):
         10 to 6,000, spaced evenly in log.
     bin_width : float, default=0.005
         Seconds per bin of the event rate.
+    progress : bool, default=False
+        A progress bar over ``times``.
 
     Returns
     -------
@@ -748,7 +752,17 @@ def figure5(classifier, X, y, *, times, n_events=None, bin_width=0.005):
         "rate": rate,
         "rate_per_pixel": rate / n_inputs,
         "time": times,
-        "accuracy": accuracy_over_time(classifier, X, y, times),
+        "accuracy": np.array(
+            [
+                accuracy_over_time(classifier, X, y, [t])[0]
+                for t in tqdm(
+                    times,
+                    desc="accuracy over time",
+                    leave=False,
+                    disable=_hidden(progress),
+                )
+            ]
+        ),  # fmt: skip
         "events": events,
         "n_events": np.asarray(n_events),
         "accuracy_events": accuracy_over_events(classifier, X, y, n_events),
@@ -1336,7 +1350,8 @@ def _run_fig5(params, ctx):
     clf = _nmnist_snn(task, params, ctx)
     step = params["step"]
     times = step * np.arange(1, int(np.ceil(_stream_length(task) / step - 1e-9)) + 1)
-    result = figure5(clf, task.X_test, task.y_test, times=times)
+    result = figure5(clf, task.X_test, task.y_test, times=times,
+                     progress=ctx.progress)  # fmt: skip
     # Error at the end of each third of the stream: N-MNIST's three saccades.
     thirds = [times[int(np.ceil(k * len(times) / 3)) - 1] for k in (1, 2, 3)]
     error = [100 * (1 - result["accuracy"][np.flatnonzero(times == t)[0]])
@@ -1544,7 +1559,8 @@ def run_target(target, output, *, mode="quick", data_home=None, nmnist_home=None
     nmnist_home : str or path-like, default=None
         Folder holding ``NMNIST/``; None means ``data_home``.
     force : bool, default=False
-        Run (and retrain) even what is finished.
+        Run even what is finished, retraining its networks (those trained
+        earlier in this process, as fig5's for fig6, are kept).
     progress : bool or None, default=False
         Progress bars; None shows them on a terminal.
     command : str, default=None
@@ -1568,7 +1584,9 @@ def run_target(target, output, *, mode="quick", data_home=None, nmnist_home=None
         # --force retrains: drop this target's checkpoints, keep the others'.
         stale = "snn" if target in ("fig5", "fig6") else target
         for path in checkpoints.glob(f"{stale}-*"):
-            path.unlink()
+            # What this process trained (fig5's network, for fig6) is fresh.
+            if path.stat().st_mtime < _STARTED:
+                path.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     ctx = _Context(mode, data_home, data_home if nmnist_home is None else nmnist_home,
                    checkpoints, progress)  # fmt: skip
