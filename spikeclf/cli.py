@@ -356,6 +356,9 @@ def _reproduce(args):
         if args.results:
             shown = write_results_page(output, args.results, command=command)
             print(f"results page {args.results}: {', '.join(shown)}")
+    except KeyboardInterrupt:
+        logger.warning("interrupted: the same command continues from here")
+        raise
     finally:
         for handler in handlers:
             logger.removeHandler(handler)
