@@ -49,7 +49,9 @@ def report(name, clf, X):
     print(name)
     maps = spikes_per_map(clf, X)
     # thresholds_ lists the convolution layers first.
-    for layer, (spikes, th) in enumerate(zip(maps, clf.thresholds_[: len(maps)])):
+    for layer, (spikes, th) in enumerate(
+        zip(maps, clf.thresholds_[: len(maps)], strict=True)
+    ):
         print(
             f"  conv layer {layer + 1}: {np.count_nonzero(spikes)} of {len(spikes)} "
             f"maps fire; spikes per sample {np.round(spikes, 1).tolist()}; "
