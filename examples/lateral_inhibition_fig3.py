@@ -9,7 +9,8 @@ winner-take-all strength of the hidden layer varies, with ``GridSearchCV`` over 
     python examples/lateral_inhibition_fig3.py --data-home ../shared/data
 
 ``--quick`` uses 1,500 images, N = 100 only and 2 epochs (a minute). The paper's best
-value is -0.4 for every N.
+value is -0.4 for every N. ``spikeclf reproduce fig3`` scores the same grid on the
+test set instead (the paper's measure) and draws the figure.
 """
 
 import argparse

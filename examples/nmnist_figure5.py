@@ -4,14 +4,15 @@ N-MNIST: input event rate over time (Figure 5A) and accuracy as events arrive (5
 
 Trains (34x34x2)-800-10 with tau 200 ms on 300-event windows of emulated N-MNIST
 (``spikeclf make-nmnist``), or loads a trained model, then plots the mean input
-event rate of the test streams over time and the test accuracy after the first
-n events of each stream::
+event rate of the test streams over time and the test accuracy as time passes and
+after the first n events of each stream (:func:`spikeclf.reproduce.figure5`)::
 
     python examples/nmnist_figure5.py --data-home DIR [--model nmnist.joblib]
 
 ``--quick`` emulates 30 digits per split of MNIST into a temporary folder and
 trains a small network for 2 epochs. Writes nmnist_figure5.png when matplotlib
-is installed.
+is installed. ``spikeclf reproduce fig5`` trains the paper's (34x34x2)-200-10 and
+writes the figure with its tables.
 """
 
 import argparse
@@ -20,9 +21,9 @@ import tempfile
 import joblib
 import numpy as np
 
-from spikeclf.analysis import accuracy_over_events, event_rate
 from spikeclf.datasets import make_nmnist_like
 from spikeclf.experiments import default_classifier, load_task, train_on_event_streams
+from spikeclf.reproduce import figure5, plot_figure5
 
 parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
 parser.add_argument("--data-home", default=None)
@@ -43,27 +44,20 @@ else:
     clf = default_classifier("nmnist", hidden, 0, 0)
     train_on_event_streams(task, clf, epochs=args.epochs, log=print)
 
-times, rate = event_rate(task.X_test, bin_width=0.005)
 n_events = np.unique(np.geomspace(10, 6000, 12).astype(int))
-accuracy = accuracy_over_events(clf, task.X_test, task.y_test, n_events)
-print("time (ms)   " + " ".join(f"{1e3 * t:5.0f}" for t in times[::6]))
-print("events/s    " + " ".join(f"{r:5.0f}" for r in rate[::6]))
+times = np.arange(1, 11) * 0.03  # the ends of the ten 30 ms frames of Figure 6
+result = figure5(clf, task.X_test, task.y_test, times=times, n_events=n_events)
+print("time (ms)   " + " ".join(f"{1e3 * t:5.0f}" for t in result["rate_time"][::6]))
+print("events/s    " + " ".join(f"{r:5.0f}" for r in result["rate"][::6]))
+print("time (ms)   " + " ".join(f"{1e3 * t:5.0f}" for t in times))
+print("accuracy %  " + " ".join(f"{100 * a:5.1f}" for a in result["accuracy"]))
 print("events      " + " ".join(f"{n:5d}" for n in n_events))
-print("accuracy %  " + " ".join(f"{100 * a:5.1f}" for a in accuracy))
+print("accuracy %  " + " ".join(f"{100 * a:5.1f}" for a in result["accuracy_events"]))
 
 try:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig = plot_figure5(result)
 except ImportError:
     print("matplotlib is not installed: no figure")
 else:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    left.plot(1e3 * times, rate / 1e3)
-    left.set(xlabel="time (ms)", ylabel="input events (k/s)", title="A: event rate")
-    right.semilogx(n_events, 100 * accuracy, "o-")
-    right.set(xlabel="input events", ylabel="test accuracy (%)", title="B: accuracy")
-    fig.tight_layout()
     fig.savefig("nmnist_figure5.png", dpi=120)
     print("wrote nmnist_figure5.png")

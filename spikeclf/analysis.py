@@ -4,7 +4,7 @@ import numpy as np
 
 from .events import _as_stream_list
 
-__all__ = ["accuracy_over_events", "event_rate"]
+__all__ = ["accuracy_over_events", "accuracy_over_time", "event_rate"]
 
 
 def event_rate(X, *, bin_width=0.01, duration=None):
@@ -66,5 +66,47 @@ def accuracy_over_events(classifier, X, y, n_events):
         [
             np.mean(classifier.predict([s[: int(n)] for s in streams]) == y)
             for n in n_events
+        ]
+    )
+
+
+def accuracy_over_time(classifier, X, y, times):
+    """Accuracy when each stream is cut at each of ``times`` (the paper's Figure 5B).
+
+    Parameters
+    ----------
+    classifier : fitted classifier of event streams
+    X : list of event streams
+    y : array-like of shape (n_samples,)
+    times : sequence of float
+        Seconds from the start of the streams, e.g. ``[0.1, 0.2, 0.3]``.
+
+    Returns
+    -------
+    accuracy : ndarray of shape (len(times),)
+
+    Examples
+    --------
+    >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+    >>> from spikeclf.analysis import accuracy_over_time
+    >>> X, y = load_digits_events(return_X_y=True)
+    >>> clf = SpikingMLPClassifier((30,), max_iter=2, random_state=0).fit(X, y)
+    >>> accuracy_over_time(clf, X[:100], y[:100], [0.0, 0.05]).round(2).tolist()
+    [0.11, 0.67]
+    """
+    streams = _as_stream_list(X)
+    y = np.asarray(y)
+    return np.array(
+        [
+            np.mean(
+                classifier.predict(
+                    [
+                        s[: np.searchsorted(s["t"], 1e6 * t, side="left")]
+                        for s in streams
+                    ]
+                )
+                == y
+            )
+            for t in times
         ]
     )

@@ -2,8 +2,11 @@
 
 import argparse
 import importlib.metadata
+import logging
 import os
+import shlex
 import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -18,6 +21,7 @@ def main(argv=None):
     """Run the ``spikeclf`` command; return its exit status."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     if args.command is None:
         parser.print_help()
         return 0
@@ -268,7 +272,120 @@ def _build_parser():
     cost.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     cost.add_argument("-v", "--verbose", action="count", default=0)
     cost.set_defaults(run=_compare_cost)
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="train and score what a table or figure of the paper needs; write a "
+        "CSV, a Markdown table, the figure and a JSON of the parameters",
+        description="Reproduce tables and figures of Lee, Delbruck and Pfeiffer "
+        "(2016): table2 (PI-MNIST), fig2b (hidden weights and thresholds), fig3 "
+        "(lateral inhibition), table3 (spiking CNN), table4 (N-MNIST), fig5 (event "
+        "rate, accuracy as events arrive), fig6 (operations against an ANN), or "
+        "all. Writes OUTPUT/TARGET/TARGET.{csv,md,png,svg,json} and "
+        "OUTPUT/reproduce.log. Finished targets are skipped and trainings resume at "
+        "their last epoch: rerun the same command after an interruption.",
+    )
+    reproduce.add_argument(
+        "targets", nargs="*", metavar="TARGET",
+        help="table2, fig2b, fig3, table3, table4, fig5, fig6 or all",
+    )  # fmt: skip
+    reproduce.add_argument(
+        "--output", default="reproduce", help="output folder (default ./reproduce)"
+    )
+    reproduce.add_argument(
+        "--data-home", help="folder holding mnist/ (see `spikeclf datasets`)"
+    )
+    reproduce.add_argument(
+        "--nmnist-home", help="folder holding NMNIST/ (default: --data-home)"
+    )
+    reproduce.add_argument(
+        "--quick",
+        action="store_true",
+        help="a reduced run of minutes a target (a few thousand samples, a few "
+        "epochs); without MNIST, the built-in digits instead",
+    )
+    # Seconds on the built-in digits: for the tests.
+    reproduce.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
+    reproduce.add_argument(
+        "--force", action="store_true", help="rerun and retrain finished targets"
+    )
+    reproduce.add_argument(
+        "--results",
+        metavar="PAGE",
+        help="then collect the finished targets of --output into this Markdown "
+        "page (e.g. docs/results.md), figures into img/ beside it",
+    )
+    reproduce.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log to stderr too"
+    )
+    reproduce.set_defaults(
+        run=_reproduce,
+        resume_hint=lambda args: (
+            f"; what finished is kept in {args.output}: run the same command to "
+            "continue"
+        ),
+    )
     return parser
+
+
+def _reproduce(args):
+    from .reproduce import TARGETS, run_target, write_results_page
+
+    names = list(TARGETS) if "all" in args.targets else list(args.targets)
+    unknown = [name for name in names if name not in TARGETS]
+    if unknown:
+        raise ValueError(
+            f"unknown target {unknown[0]!r}: choose from {', '.join(TARGETS)} or all"
+        )
+    if not names and not args.results:
+        raise ValueError(f"name a target ({', '.join(TARGETS)} or all) or --results")
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
+    command = "spikeclf " + shlex.join(args.argv)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("spikeclf.reproduce")
+    logger.setLevel(logging.INFO)
+    handlers = [logging.FileHandler(output / "reproduce.log", encoding="utf-8"),
+                logging.StreamHandler(sys.stderr)]  # fmt: skip
+    handlers[1].setLevel(logging.INFO if args.verbose else logging.WARNING)
+    # Errors are printed as one line already: the log file keeps them with a date.
+    handlers[1].addFilter(lambda record: not getattr(record, "printed", False))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    failed = 0
+    try:
+        logger.info("%s", command)
+        for name in names:
+            try:
+                record = run_target(
+                    name, output, mode=mode, data_home=args.data_home,
+                    nmnist_home=args.nmnist_home, force=args.force, progress=None,
+                    command=command,
+                )  # fmt: skip
+            except (FileNotFoundError, ValueError) as exc:
+                # One target's missing data does not stop the others.
+                logger.error("%s: %s", name, exc, extra={"printed": True})
+                print(f"spikeclf reproduce: {name}: error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            if record["skipped"]:
+                print(f"{name}: finished on {record['date'][:10]}, skipped "
+                      "(--force reruns it)")  # fmt: skip
+            else:
+                print(f"{name}: {record['summary']} ({record['seconds']:.0f} s); "
+                      f"written to {output / name}", flush=True)  # fmt: skip
+        if args.results:
+            shown = write_results_page(output, args.results, command=command)
+            print(f"results page {args.results}: {', '.join(shown)}")
+    except KeyboardInterrupt:
+        logger.warning("interrupted: the same command continues from here")
+        raise
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+    return 1 if failed else 0
 
 
 def _train(args):
