@@ -395,6 +395,12 @@ def _curve(history):
 # The targets as functions of a task
 
 
+def _curve_csv(curve):
+    """A learning curve as the columns and rows of a CSV."""
+    rows = zip(curve["epoch"], curve["test_accuracy"], strict=True)
+    return ["epoch", "test_accuracy"], list(rows)
+
+
 def _network_name(n_in, hidden, n_out=10):
     return "-".join(str(n) for n in (n_in, *hidden, n_out))
 
@@ -1237,16 +1243,7 @@ def _run_table3(params, ctx):
                     ]
                 ],
             ),
-            "curve": (
-                ["epoch", "test_accuracy"],
-                list(
-                    zip(
-                        row["curve"]["epoch"],
-                        row["curve"]["test_accuracy"],
-                        strict=True,
-                    )
-                ),
-            ),
+            "curve": _curve_csv(row["curve"]),
         },  # fmt: skip
         figure=lambda: plot_learning_curves(
             {name: row["curve"]},
@@ -1304,16 +1301,7 @@ def _run_table4(params, ctx):
                     ]
                 ],
             ),
-            "curve": (
-                ["epoch", "test_accuracy"],
-                list(
-                    zip(
-                        row["curve"]["epoch"],
-                        row["curve"]["test_accuracy"],
-                        strict=True,
-                    )
-                ),
-            ),
+            "curve": _curve_csv(row["curve"]),
         },  # fmt: skip
         figure=lambda: plot_learning_curves(
             {row["network"]: row["curve"]},
