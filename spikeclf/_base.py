@@ -276,8 +276,12 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             else self.threshold_learning_rate
         ) * decay
         if start is not None and self.n_iter_ >= start and self.average_learning_rate:
-            lr_th *= self.average_learning_rate / lr_w
             lr_w = self.average_learning_rate
+            lr_th = (
+                0.1 * lr_w
+                if self.threshold_learning_rate is None
+                else self.threshold_learning_rate * lr_w / self.learning_rate
+            )
         return lr_w, lr_th, decay
 
     def _update_average(self):

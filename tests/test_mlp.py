@@ -192,6 +192,8 @@ def test_averaging_holds_the_schedule(small):
     assert lr_th == pytest.approx(0.004 * 1e-3 / 0.002)
     clf.n_iter_ = 1  # before averaging: the usual schedule
     assert clf._schedule()[0] == pytest.approx(0.002 * np.exp(-1.0))
+    clf.set_params(threshold_learning_rate=None).n_iter_ = 4
+    assert clf._schedule()[:2] == (1e-3, 0.1 * 1e-3)  # exactly: no rescaling
 
 
 def test_a_model_saved_before_averaging_existed_loads_and_averages(small):
