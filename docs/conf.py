@@ -19,6 +19,8 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# Equations in the Markdown pages: $...$ inline, $$...$$ displayed (MathJax).
+myst_enable_extensions = ["dollarmath"]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
