@@ -60,13 +60,8 @@ def accuracy_over_events(classifier, X, y, n_events):
     -------
     accuracy : ndarray of shape (len(n_events),)
     """
-    streams = _as_stream_list(X)
-    y = np.asarray(y)
-    return np.array(
-        [
-            np.mean(classifier.predict([s[: int(n)] for s in streams]) == y)
-            for n in n_events
-        ]
+    return _accuracy_of_prefixes(
+        classifier, X, y, [lambda s, n=int(n): n for n in n_events]
     )
 
 
@@ -94,19 +89,20 @@ def accuracy_over_time(classifier, X, y, times):
     >>> accuracy_over_time(clf, X[:100], y[:100], [0.0, 0.05]).round(2).tolist()
     [0.11, 0.67]
     """
-    streams = _as_stream_list(X)
-    y = np.asarray(y)
+    return _accuracy_of_prefixes(
+        classifier,
+        X,
+        y,
+        [lambda s, t=t: np.searchsorted(s["t"], 1e6 * t, side="left") for t in times],
+    )
+
+
+def _accuracy_of_prefixes(classifier, X, y, lengths):
+    """Accuracy on the first ``length(stream)`` events of every stream, per length."""
+    streams, y = _as_stream_list(X), np.asarray(y)
     return np.array(
         [
-            np.mean(
-                classifier.predict(
-                    [
-                        s[: np.searchsorted(s["t"], 1e6 * t, side="left")]
-                        for s in streams
-                    ]
-                )
-                == y
-            )
-            for t in times
+            np.mean(classifier.predict([s[: length(s)] for s in streams]) == y)
+            for length in lengths
         ]
     )
