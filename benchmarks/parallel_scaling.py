@@ -3,12 +3,14 @@
 A 784-800-10 network (one epoch on 3,000 MNIST digits at 50 ms) simulates 2,000
 test digits at 1 s: the kernel alone (threads over samples) and ``predict``
 (plus validation and packing, single-threaded); then a GridSearchCV of 4
-lateral-inhibition strengths x 2 folds with joblib's default backend, fits the
-size of a real search by default (784-800-10, 2 epochs on 10,000 digits at
-50 ms: seconds a fit); ``--grid-samples 3000 --grid-hidden 200`` gives fits of
-a few tenths of a second, where starting workers and sending the data cost
-more than the fits. Each pair runs twice, alternating, to show the machine's
-noise. Predictions must be identical::
+lateral-inhibition strengths x 2 folds (``refit=False``: the refit is one serial
+fit), fits the size of a real search by default (784-800-10, 2 epochs on 10,000
+digits at 50 ms: seconds a fit), with joblib's default process backend (loky)
+and with threads (the kernels release the GIL, and threads share the data
+where processes are sent all of it for every fit). ``--grid-samples 3000
+--grid-hidden 200`` gives fits of a few tenths of a second. Each set runs
+twice, alternating, to show the machine's noise. Predictions and scores must
+be identical::
 
     python benchmarks/parallel_scaling.py --data-home ../shared/data
 """
@@ -17,6 +19,7 @@ import argparse
 import time
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV
 
 from spikeclf import PoissonEncoder, SpikingMLPClassifier, load_mnist
@@ -53,8 +56,9 @@ def main(argv=None):
         ),
         {"lateral_inhibition": [(-k, -1.0) for k in (0.2, 0.4, 0.6, 0.8)]},
         cv=2,
+        refit=False,
     )
-    reference = None
+    reference, scores = None, None
     for repeat in range(2):
         for n_jobs in (1, 2):
             _, simulate_s = seconds(
@@ -64,11 +68,18 @@ def main(argv=None):
             predicted, predict_s = seconds(lambda: clf.predict(test))
             reference = predicted if reference is None else reference
             assert np.array_equal(predicted, reference)
-            search.set_params(n_jobs=n_jobs)
-            _, search_s = seconds(lambda: search.fit(grid_train, y[:n_grid]))
+            searches = []
+            for backend in ("loky", "threading") if n_jobs > 1 else ("loky",):
+                with parallel_config(backend=backend):
+                    search.set_params(n_jobs=n_jobs)
+                    _, search_s = seconds(lambda: search.fit(grid_train, y[:n_grid]))
+                found = search.cv_results_["mean_test_score"]
+                scores = found if scores is None else scores
+                assert np.array_equal(found, scores)
+                searches.append(f"grid search ({backend}) {search_s:.2f} s")
             print(
                 f"run {repeat + 1}, n_jobs={n_jobs}: simulate {simulate_s:.2f} s, "
-                f"predict {predict_s:.2f} s, grid search {search_s:.2f} s",
+                f"predict {predict_s:.2f} s, " + ", ".join(searches),
                 flush=True,
             )
 
