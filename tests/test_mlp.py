@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from conftest import DATA_FREE_CHECKS, quick
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -280,6 +281,12 @@ def test_pipeline_grid_search_and_cross_validation(digits):
     search.fit(images, labels)
     assert len(search.cv_results_["mean_test_score"]) == 2
     assert search.best_score_ > 0.5
+    # Threads (the kernels release the GIL) give the processes' results.
+    with parallel_config(backend="threading"):
+        threaded = clone(search).fit(images, labels)
+    np.testing.assert_array_equal(
+        threaded.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
 
 
 @pytest.mark.parametrize(
