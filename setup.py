@@ -1,8 +1,10 @@
 """Build the Cython kernels of spikeclf.
 
-Every ``spikeclf/_*.pyx`` module becomes one extension, compiled with numpy's
-headers and ``-O3``. There is no ``-march=native`` and no ``-ffast-math`` so that
-wheels run anywhere and results are bit-reproducible across machines.
+Every ``spikeclf/_*.pyx`` module becomes one extension (``_lif`` and ``_lif32``
+share their source, ``_lif_body.pxi``, typed on double and on float), compiled
+with numpy's headers and ``-O3``. There is no ``-march=native`` and no
+``-ffast-math`` so that wheels run anywhere and results are bit-reproducible
+across machines.
 
 Set ``SPIKECLF_CYTHON_DEBUG=1`` to compile with bounds and initialization checks
 (slow; for hunting a kernel bug).
@@ -27,7 +29,7 @@ directives = {
 }
 
 # Kernels that simulate samples in parallel threads (cython.parallel.prange).
-OPENMP = {"_conv", "_lif"}
+OPENMP = {"_conv", "_lif", "_lif32"}
 
 extensions = [
     Extension(
@@ -35,7 +37,8 @@ extensions = [
         [str(path)],
         include_dirs=[np.get_include(), "spikeclf"],
         depends=[str(h) for h in Path("spikeclf").glob("*.h")]
-        + [str(h) for h in Path("spikeclf").glob("*.pxd")],
+        + [str(h) for h in Path("spikeclf").glob("*.pxd")]
+        + [str(h) for h in Path("spikeclf").glob("*.pxi")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
         # No contraction into FMA either: the same rounding on every machine.
         extra_compile_args=["-O3", "-ffp-contract=off"]

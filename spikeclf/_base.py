@@ -303,7 +303,9 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         # Chunks bound the memory of packing to one chunk, whatever len(X) is.
         parts = [
-            self._prediction_network.simulate(chunk, n_jobs=self.n_jobs)
+            self._prediction_network.simulate(
+                chunk, n_jobs=self.n_jobs, **self._inference_options()
+            )
             for chunk in iter_packed(X, self.sensor_size_, _PREDICT_CHUNK)
         ]
         result = SimulationResult(
@@ -314,6 +316,10 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         )
         self.synops_per_sample_ = float(result.synops.sum(axis=1).mean())
         return result
+
+    def _inference_options(self):
+        """Keyword arguments of the network's ``simulate`` when predicting."""
+        return {}
 
     def _validate_training_data(self, X, y, reset):
         y = column_or_1d(y, warn=True)

@@ -1,6 +1,7 @@
 """SpikingMLPClassifier: a fully connected spiking network trained by backprop."""
 
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
@@ -103,6 +104,12 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         Threads for prediction (training is sequential, batch size 1).
     verbose : int, default=0
         1 prints a line per epoch, 2 adds a progress bar within epochs.
+    inference_dtype : {"float64", "float32"}, default="float64"
+        dtype of membrane potentials, weights and thresholds when simulating in
+        ``predict``, ``predict_proba`` and ``score`` (and for the validation
+        scores of ``fit``); training is always float64. "float32" simulates
+        faster, with rounding that can change a few predictions
+        (docs/performance.md).
 
     Attributes
     ----------
@@ -146,6 +153,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
     _parameter_constraints = {
         "hidden_layer_sizes": [tuple, list],
         **TRAINING_CONSTRAINTS,
+        "inference_dtype": [StrOptions({"float64", "float32"})],
     }
 
     def __init__(
@@ -178,6 +186,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         random_state=None,
         n_jobs=None,
         verbose=0,
+        inference_dtype="float64",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lateral_inhibition = lateral_inhibition
@@ -207,6 +216,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.inference_dtype = inference_dtype
 
     @property
     def coefs_(self):
@@ -219,6 +229,9 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         return self._prediction_network.thresholds
 
     # -------------------------------------------------------------- helpers
+    def _inference_options(self):
+        return {"dtype": self.inference_dtype}
+
     def _initialize(self, packed, classes):
         if len(classes) < 2:
             raise ValueError(f"need at least 2 classes to train, got {list(classes)}")

@@ -190,8 +190,11 @@ class Network:
         )
         return result.visited(order, status)
 
-    def simulate(self, packed, *, t_end=None, n_jobs=None, record_spikes=False):
-        """Inference: output counts and potentials of every sample."""
+    def simulate(
+        self, packed, *, t_end=None, n_jobs=None, record_spikes=False, dtype=np.float64
+    ):
+        """Inference: output counts and potentials of every sample, simulated in
+        ``dtype`` (see :func:`spikeclf.simulator.simulate`)."""
         return simulate(
             packed,
             self.weights,
@@ -204,4 +207,5 @@ class Network:
             t_end=t_end,
             n_jobs=n_jobs,
             record_spikes=record_spikes,
+            dtype=dtype,
         )

@@ -27,6 +27,7 @@ def simulate_reference(
     offsets=None,
     reset="subtract",
     lower_bound=True,
+    dtype=np.float64,
 ):
     """Run a feed-forward spiking network on one event stream, event by event.
 
@@ -62,6 +63,12 @@ def simulate_reference(
         ``V <- V - V_th`` on a spike (the paper) or ``V <- 0`` (NIR's LIF).
     lower_bound : bool, default=True
         Whether ``V`` is bounded below at ``-V_th`` (the paper; NIR: no bound).
+    dtype : {np.float64, np.float32}, default=np.float64
+        Type of potentials, weights, thresholds and ``kappa``: every operation
+        on them is rounded to it, as in the compiled kernel of that type. The
+        decay factor and ``w_dyn`` are computed in float64 from the float64
+        times and rounded to ``dtype`` once. float32 is for inference only
+        (no `rho`).
 
     Returns
     -------
@@ -102,9 +109,16 @@ def simulate_reference(
     """
     channels = np.asarray(channels, dtype=np.int64).reshape(-1)
     times = np.asarray(times, dtype=np.float64).reshape(-1)
-    W = [np.asarray(w, dtype=np.float64) for w in weights]
-    V_th = [np.array(th, dtype=np.float64) for th in thresholds]  # copies: rho edits
+    # Python floats in float64 (the historical arithmetic), NumPy float32 scalars,
+    # which round every operation, in float32.
+    real = float if np.dtype(dtype) == np.float64 else np.dtype(dtype).type
+    if real is not float and real is not np.float32:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    W = [np.asarray(w, dtype=dtype) for w in weights]
+    V_th = [np.array(th, dtype=dtype) for th in thresholds]  # copies: rho edits
     training = rho is not None
+    if training and real is not float:
+        raise ValueError("training (rho) is simulated in float64 only")
     if training:
         offsets = [np.array(b, dtype=np.float64) for b in offsets]
     n_layers = len(W)
@@ -128,7 +142,7 @@ def simulate_reference(
 
     # State, one plain Python list entry per neuron.
     n_out = [w.shape[1] for w in W]
-    V = [[0.0] * n_out[ly] for ly in range(n_layers)]
+    V = [[real(0.0)] * n_out[ly] for ly in range(n_layers)]
     t_out = [[-math.inf] * n_out[ly] for ly in range(n_layers)]
     t_last = [None] * n_layers  # time of the layer's last update (None: never)
     received = [[] for _ in range(n_layers)]  # (time, input) events processed
@@ -143,14 +157,14 @@ def simulate_reference(
         received[ly].append((t, k))
         # 1. leak of the whole layer since its last update
         if t_last[ly] is not None:
-            factor = math.exp(-(t - t_last[ly]) / tau[ly])
+            factor = real(math.exp(-(t - t_last[ly]) / tau[ly]))
             for i in range(n):
                 v[i] = v[i] * factor
         t_last[ly] = t
         for i in range(n):
             # 2. dynamic weight (refractoriness after own spike or inhibition)
             dt = t - tout[i]
-            w_dyn = (dt / refractory[ly]) ** 2 if dt < refractory[ly] else 1.0
+            w_dyn = real((dt / refractory[ly]) ** 2 if dt < refractory[ly] else 1.0)
             # 3. synaptic input, 4. lower bound
             weight = w[k, i] + offsets[ly][i] if training else w[k, i]
             v[i] = v[i] + weight * w_dyn
@@ -170,14 +184,14 @@ def simulate_reference(
             if winner is None:
                 break
             fired[winner] = True
-            v[winner] = 0.0 if reset == "zero" else v[winner] - th[winner]
+            v[winner] = real(0.0) if reset == "zero" else v[winner] - th[winner]
             tout[winner] = t
             spikes[ly].append((t, winner))
             new_spikes.append(winner)
             if kappa[ly] != 0:
                 for j in range(n):
                     if j != winner:
-                        v[j] = v[j] + kappa[ly] * th[j]
+                        v[j] = v[j] + real(kappa[ly]) * th[j]
                         if lower_bound:
                             v[j] = max(v[j], -th[j])
                         tout[j] = t
@@ -221,7 +235,7 @@ def simulate_reference(
         if t_last[ly] is not None:
             factor = math.exp(-(t_end - t_last[ly]) / tau[ly])
             for i in range(n_out[ly]):
-                v_end[i] = V[ly][i] * factor
+                v_end[i] = float(V[ly][i]) * factor
         x = np.zeros(W[ly].shape[0])
         active_inputs = np.zeros(W[ly].shape[0], dtype=bool)
         for t_p, k in received[ly]:

@@ -1,8 +1,9 @@
 """Event-driven simulation of fully connected spiking networks.
 
-A thin layer over the Cython kernel ``spikeclf._lif``: it validates the network
-and the events once, converts seconds to the microseconds of the events,
-allocates every output and runs the samples in parallel threads.
+A thin layer over the Cython kernels ``spikeclf._lif`` (float64) and
+``spikeclf._lif32`` (float32, inference only): it validates the network and the
+events once, converts seconds to the microseconds of the events, allocates
+every output and runs the samples in parallel threads.
 """
 
 from numbers import Real
@@ -11,13 +12,17 @@ from typing import NamedTuple
 import numpy as np
 from joblib import effective_n_jobs
 
-from ._lif import simulate as _simulate_kernel
+from ._lif import simulate as _simulate_f64
+from ._lif32 import simulate as _simulate_f32
 from .events import PackedEvents, check_events
 
 __all__ = ["SimulationResult", "simulate"]
 
 # Output spikes kept per sample before a second, larger pass is needed.
 _SPIKE_CAPACITY = 256
+
+# The kernel for each dtype of potentials, weights and thresholds.
+_KERNELS = {np.dtype(np.float64): _simulate_f64, np.dtype(np.float32): _simulate_f32}
 
 
 class SimulationResult(NamedTuple):
@@ -105,6 +110,7 @@ def simulate(
     record_spikes=False,
     record_activities=False,
     n_jobs=None,
+    dtype=np.float64,
 ):
     """Simulate a fully connected spiking network on event streams, event by event.
 
@@ -153,6 +159,11 @@ def simulate(
         Threads simulating samples in parallel; results do not depend on it.
         None means 1 unless in a :func:`joblib.parallel_config` context, -1
         means all cores.
+    dtype : {np.float64, np.float32} or their names, default=np.float64
+        Floating type of the membrane potentials, weights and thresholds in the
+        simulation; weights and thresholds are rounded to it once. Times stay
+        float64 and ``result.v`` is float64 either way. float32 is for
+        inference: ``record_activities`` needs float64.
 
     Returns
     -------
@@ -169,8 +180,14 @@ def simulate(
     >>> result.counts.tolist(), result.synops.tolist()
     ([[1, 0]], [[6]])
     """
+    kernel = _kernel(dtype)
+    if record_activities and kernel is not _simulate_f64:
+        raise ValueError(
+            "record_activities is training work, simulated in float64 only; got "
+            f"dtype={dtype!r}"
+        )
     packed = X if isinstance(X, PackedEvents) else check_events(X, sensor_size)
-    weights, thresholds = _check_network(weights, thresholds, packed)
+    weights, thresholds = _check_network(weights, thresholds, packed, dtype)
     n_layers = len(weights)
     tau_us = _per_layer(tau, n_layers, "tau", low=0, closed=False) * 1e6
     t_ref_us = _per_layer(refractory, n_layers, "refractory", low=0) * 1e6
@@ -198,7 +215,7 @@ def simulate(
         reset == "zero",
         bool(lower_bound),
     )
-    status = _simulate_kernel(
+    status = kernel(
         packed.channel,
         packed.t,
         packed.indptr,
@@ -212,7 +229,7 @@ def simulate(
     if status != 0:
         raise MemoryError("not enough memory for the simulation state")
 
-    rerun = _rerun_one(network) if record_spikes else None
+    rerun = _rerun_one(kernel, network) if record_spikes else None
     result = outputs.result(packed, stop, rerun)
     if record_activities:
         result = result._replace(
@@ -222,13 +239,24 @@ def simulate(
     return result
 
 
-def _rerun_one(network):
+def _kernel(dtype):
+    """The simulation kernel of a dtype, float64 or float32."""
+    try:
+        kernel = _KERNELS.get(np.dtype(dtype)) if dtype is not None else None
+    except TypeError:
+        kernel = None
+    if kernel is None:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    return kernel
+
+
+def _rerun_one(kernel, network):
     """Simulate one sample again into spike buffers of its size."""
     n_out, n_layers = network[0][-1], len(network[0]) - 1
 
     def rerun(channel, t, stop_one, t_buf, i_buf):
         outputs = KernelOutputs.zeros(1, n_out, n_layers)
-        _simulate_kernel(
+        kernel(
             channel,
             t,
             np.array([0, len(t)], np.int64),
@@ -258,14 +286,17 @@ def collect_spikes(packed, stop, spike_t, spike_i, n_spikes, rerun):
     return times, neurons
 
 
-def _check_network(weights, thresholds, packed):
+def _check_network(weights, thresholds, packed, dtype=np.float64):
     if len(weights) == 0 or len(weights) != len(thresholds):
         raise ValueError(
             f"need one threshold vector per weight matrix, got {len(weights)} weight "
             f"matrices and {len(thresholds)} threshold vectors"
         )
-    weights = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
-    thresholds = [np.ascontiguousarray(th, dtype=np.float64) for th in thresholds]
+    # Checked after rounding to dtype: a float32 overflow or underflow fails below.
+    with np.errstate(over="ignore", under="ignore"):
+        weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
+        thresholds = [np.ascontiguousarray(th, dtype=dtype) for th in thresholds]
+    in_dtype = "" if weights[0].dtype == np.float64 else f" in {weights[0].dtype}"
     n_in = packed.n_channels
     for layer, (w, th) in enumerate(zip(weights, thresholds, strict=True)):
         if w.ndim != 2 or w.shape[0] != n_in:
@@ -279,9 +310,13 @@ def _check_network(weights, thresholds, packed):
                 f"got {th.shape}"
             )
         if not np.all(np.isfinite(w)):
-            raise ValueError(f"layer {layer}: weights hold NaN or infinite values")
+            raise ValueError(
+                f"layer {layer}: weights hold NaN or infinite values{in_dtype}"
+            )
         if not np.all((th > 0) & np.isfinite(th)):
-            raise ValueError(f"layer {layer}: thresholds must be positive and finite")
+            raise ValueError(
+                f"layer {layer}: thresholds must be positive and finite{in_dtype}"
+            )
         n_in = w.shape[1]
     return weights, thresholds
 

@@ -1,0 +1,538 @@
+# The body of spikeclf._lif (real = double) and spikeclf._lif32 (real = float),
+# typed on `real`, the type of membrane potentials, weights and thresholds that
+# the module's .pxd defines; one source, so the two cannot drift apart. Times
+# stay double. A decay factor or dynamic weight is computed in double from the
+# times (exp of a double time difference) and rounded to `real` once per event:
+# rounding the time difference to float32 instead would lose microseconds
+# against times of up to seconds, while one rounding of the factor costs half
+# an ulp of `real`, like any other operation on the potentials.
+
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY, exp
+from libc.stdlib cimport calloc, free
+
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+
+cdef extern from "_lif_simd.h" nogil:
+    # Macros choosing the double or float loop by the type of v (_lif_simd.h).
+    Py_ssize_t spikeclf_integrate(
+        real *v, const real *w, const real *th, const real *neg_th, Py_ssize_t n,
+        real decay)
+    Py_ssize_t spikeclf_integrate_scaled(
+        real *v, const real *w, const real *th, const real *neg_th, Py_ssize_t n,
+        real decay, real w_dyn)
+    Py_ssize_t spikeclf_inhibit(
+        real *v, const real *th, const real *neg_th, Py_ssize_t n,
+        Py_ssize_t winner, real kappa)
+    Py_ssize_t spikeclf_inhibit_integrate(
+        real *v, const real *w, const real *th, const real *neg_th, Py_ssize_t n,
+        Py_ssize_t winner, real kappa, real decay, real w_dyn)
+    Py_ssize_t spikeclf_integrate_offset_scaled(
+        real *v, const real *w, const real *offset, const real *th,
+        const real *neg_th, Py_ssize_t n, real decay, real w_dyn)
+    Py_ssize_t spikeclf_integrate_each(
+        real *v, const real *w, const real *offset, const real *th,
+        const real *neg_th, const double *t_out, Py_ssize_t n, real decay, double t,
+        double t_ref)
+    Py_ssize_t spikeclf_best_ratio(
+        const real *v, const real *th, Py_ssize_t n, Py_ssize_t at_threshold)
+
+
+cdef inline Py_ssize_t _next_winner(const Layer *L, Py_ssize_t at_threshold) noexcept nogil:
+    """Neuron at threshold, not yet fired on this event, with the largest V / V_th."""
+    if at_threshold == 0:
+        return -1
+    cdef Py_ssize_t winner = spikeclf_best_ratio(L.v, L.th, L.n_out, at_threshold)
+    # A neuron that already fired on this event is at threshold again only when
+    # its potential was above twice its threshold: then search among the others.
+    return _best_unfired(L) if winner >= 0 and L.fired[winner] else winner
+
+
+cdef Py_ssize_t _best_unfired(const Layer *L) noexcept nogil:
+    cdef Py_ssize_t i, winner = -1
+    cdef real best = 0.0, ratio
+    for i in range(L.n_out):
+        if L.v[i] >= L.th[i] and not L.fired[i]:
+            ratio = L.v[i] / L.th[i]
+            if winner < 0 or ratio > best:  # strict: ties go to the lowest index
+                winner = i
+                best = ratio
+    return winner
+
+
+cdef void _deliver(
+    Layer *layers, Py_ssize_t n_layers, Py_ssize_t l, Py_ssize_t k, double t,
+    Recorder *rec,
+) noexcept nogil:
+    """Process one input event (channel k, time t) in layer l and everything it causes."""
+    cdef Layer *L = &layers[l]
+    cdef Py_ssize_t i, n = L.n_out, n_spiked = 0, winner, s
+    cdef const real *w = L.w + k * n
+    cdef const real *th = L.th
+    cdef real *v = L.v
+    cdef real decay = 1.0, w_dyn
+    cdef real kappa = <real> L.kappa
+    cdef double dt
+    cdef Py_ssize_t at_threshold
+
+    if L.x != NULL:
+        if L.x_t[k] == -INFINITY:
+            L.active_in[L.n_active_in] = <int32> k
+            L.n_active_in += 1
+        _accumulate(&L.x[k], &L.x_t[k], t, L.tau)
+    if t > L.t_last:
+        decay = <real> exp((L.t_last - t) / L.tau)
+        L.t_last = t
+    dt = t - L.last_t_out
+    if L.training:
+        # Weights carry the offsets of the threshold lower bound, and every neuron
+        # keeps its own t_out; one w_dyn serves the layer when nobody is
+        # refractory, or in a WTA layer, where every spike sets every t_out (the
+        # per-neuron loop was 80 % of a training epoch in the profile).
+        if dt >= L.t_ref or L.kappa != 0.0:
+            w_dyn = <real> ((dt / L.t_ref) * (dt / L.t_ref)) if dt < L.t_ref else 1.0
+            at_threshold = spikeclf_integrate_offset_scaled(
+                v, w, L.offset, th, L.neg_th, n, decay, w_dyn)
+        else:
+            at_threshold = spikeclf_integrate_each(
+                v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+    elif L.pending >= 0:
+        # The inhibition left by the last spike of this WTA layer, in the same pass.
+        w_dyn = <real> ((dt / L.t_ref) * (dt / L.t_ref)) if dt < L.t_ref else 1.0
+        at_threshold = spikeclf_inhibit_integrate(
+            v, w, th, L.neg_th, n, L.pending, kappa, decay, w_dyn)
+        L.pending = -1
+    elif dt >= L.t_ref:
+        # Nobody is refractory: t - t_out[i] is at least dt, rounding included.
+        at_threshold = spikeclf_integrate(v, w, th, L.neg_th, n, decay)
+    elif L.kappa != 0.0:
+        # A WTA group: every spike makes every neuron refractory at once, so all
+        # t_out[i] equal last_t_out and one w_dyn serves the whole layer.
+        w_dyn = <real> ((dt / L.t_ref) * (dt / L.t_ref))
+        at_threshold = spikeclf_integrate_scaled(v, w, th, L.neg_th, n, decay, w_dyn)
+    else:
+        at_threshold = spikeclf_integrate_each(
+            v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
+    L.synops += n
+
+    # Fire in order of decreasing V / V_th, re-checking after each inhibition;
+    # at most one spike per neuron per input event.
+    winner = _next_winner(L, at_threshold)
+    while winner >= 0:
+        L.fired[winner] = 1
+        L.spiked[n_spiked] = <int32> winner
+        n_spiked += 1
+        if L.reset_to_zero:
+            v[winner] = 0.0
+        else:
+            v[winner] -= th[winner]
+        L.t_out[winner] = t
+        L.last_t_out = t
+        if L.kappa != 0.0:
+            L.inhibitions += n - 1
+            if at_threshold == 1 and not L.training:
+                # The winner was the only neuron at threshold, and inhibition only
+                # lowers the others: nobody else fires on this event, so the
+                # inhibition can wait for the next pass over the layer.
+                L.pending = winner
+                at_threshold = 0
+            else:
+                at_threshold = spikeclf_inhibit(v, th, L.neg_th, n, winner, kappa)
+                if L.training:
+                    for i in range(n):
+                        L.t_out[i] = t
+        elif v[winner] < th[winner]:
+            at_threshold -= 1
+        winner = _next_winner(L, at_threshold)
+    for s in range(n_spiked):
+        L.fired[L.spiked[s]] = 0
+    if L.rho > 0.0 and n_spiked > 0:
+        _regularize_thresholds(L, n_spiked)
+
+    for s in range(n_spiked):
+        i = L.spiked[s]
+        if L.a != NULL:
+            if L.a_t[i] == -INFINITY:
+                L.active_out[L.n_active_out] = <int32> i
+                L.n_active_out += 1
+            _accumulate(&L.a[i], &L.a_t[i], t, L.tau)
+        if l + 1 < n_layers:
+            _deliver(layers, n_layers, l + 1, i, t, rec)
+        else:
+            rec.counts[i] += 1
+            if rec.n_spikes < rec.capacity:
+                rec.spike_t[rec.n_spikes] = t
+                rec.spike_i[rec.n_spikes] = <int32> i
+            rec.n_spikes += 1
+
+
+cdef void _regularize_thresholds(Layer *L, Py_ssize_t n_spiked) noexcept nogil:
+    """Threshold regularization (paper 2.3.2), in the forward pass of training.
+
+    The n_spiked neurons that fired on one input event rise by rho * N, then every
+    threshold falls by rho * n_spiked. A threshold that would fall below its lower
+    bound stays there and the neuron's weights rise by the rest instead.
+    """
+    cdef Py_ssize_t i, n = L.n_out
+    cdef real lowered
+    for i in range(n_spiked):
+        L.th[L.spiked[i]] += L.rho * n
+    for i in range(n):
+        lowered = L.th[i] - L.rho * n_spiked
+        if lowered < L.th_min[i]:
+            L.offset[i] += L.th_min[i] - lowered
+            lowered = L.th_min[i]
+        L.th[i] = lowered
+        L.neg_th[i] = -lowered
+
+
+cdef void _settle(Layer *L) noexcept nogil:
+    """Apply a pending lateral inhibition, before the potentials are read."""
+    if L.pending >= 0:
+        spikeclf_inhibit(L.v, L.th, L.neg_th, L.n_out, L.pending, <real> L.kappa)
+        L.pending = -1
+
+
+cdef void _reset(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l, i
+    cdef Layer *L
+    for l in range(n_layers):
+        L = &layers[l]
+        L.t_last = 0.0
+        L.last_t_out = -INFINITY
+        L.pending = -1
+        L.synops = 0
+        L.inhibitions = 0
+        for i in range(L.n_out):
+            L.v[i] = 0.0
+            L.t_out[i] = -INFINITY
+            L.fired[i] = 0
+        if L.x != NULL:
+            for i in range(L.n_in):
+                L.x[i] = 0.0
+                L.x_t[i] = -INFINITY
+            for i in range(L.n_out):
+                L.a[i] = 0.0
+                L.a_t[i] = -INFINITY
+            L.n_active_in = 0
+            L.n_active_out = 0
+
+
+cdef double _decayed(double value, double when, double t, double tau) noexcept nogil:
+    if when == -INFINITY:
+        return 0.0
+    return value * exp((when - t) / tau)
+
+
+cdef Layer *_make_layers(
+    Py_ssize_t n_layers, const int64[::1] sizes, const real **weights,
+    real **thresholds, const double[::1] tau, const double[::1] t_ref,
+    const double[::1] kappa, bint train,
+) noexcept nogil:
+    """Allocate one thread's layers and their zeroed state; NULL when out of memory."""
+    cdef Layer *layers = <Layer *> calloc(n_layers, sizeof(Layer))
+    cdef Py_ssize_t l, i
+    cdef bint ok = layers != NULL
+    if not ok:
+        return NULL
+    for l in range(n_layers):
+        layers[l].n_in = sizes[l]
+        layers[l].n_out = sizes[l + 1]
+        layers[l].w = weights[l]
+        layers[l].th = thresholds[l]
+        layers[l].tau = tau[l]
+        layers[l].t_ref = t_ref[l]
+        layers[l].kappa = kappa[l]
+        layers[l].v = <real *> calloc(sizes[l + 1], sizeof(real))
+        layers[l].neg_th = <real *> calloc(sizes[l + 1], sizeof(real))
+        layers[l].t_out = <double *> calloc(sizes[l + 1], sizeof(double))
+        layers[l].spiked = <int32 *> calloc(sizes[l + 1], sizeof(int32))
+        layers[l].fired = <uint8 *> calloc(sizes[l + 1], sizeof(uint8))
+        # Zeros, until training points offset at its own array.
+        layers[l].own_offset = <real *> calloc(sizes[l + 1], sizeof(real))
+        layers[l].offset = layers[l].own_offset
+        ok = ok and layers[l].v != NULL and layers[l].t_out != NULL
+        ok = ok and layers[l].neg_th != NULL and layers[l].offset != NULL
+        if ok:
+            for i in range(sizes[l + 1]):
+                layers[l].neg_th[i] = -thresholds[l][i]
+        ok = ok and layers[l].spiked != NULL and layers[l].fired != NULL
+        if train:
+            layers[l].x = <double *> calloc(sizes[l], sizeof(double))
+            layers[l].x_t = <double *> calloc(sizes[l], sizeof(double))
+            layers[l].a = <double *> calloc(sizes[l + 1], sizeof(double))
+            layers[l].a_t = <double *> calloc(sizes[l + 1], sizeof(double))
+            layers[l].active_in = <int32 *> calloc(sizes[l], sizeof(int32))
+            layers[l].active_out = <int32 *> calloc(sizes[l + 1], sizeof(int32))
+            ok = ok and layers[l].x != NULL and layers[l].x_t != NULL
+            ok = ok and layers[l].a != NULL and layers[l].a_t != NULL
+            ok = ok and layers[l].active_in != NULL and layers[l].active_out != NULL
+    if not ok:
+        _free_layers(layers, n_layers)
+        return NULL
+    return layers
+
+
+cdef void _free_layers(Layer *layers, Py_ssize_t n_layers) noexcept nogil:
+    cdef Py_ssize_t l
+    if layers == NULL:
+        return
+    for l in range(n_layers):
+        free(layers[l].v)
+        free(layers[l].neg_th)
+        free(layers[l].t_out)
+        free(layers[l].spiked)
+        free(layers[l].fired)
+        free(layers[l].own_offset)
+        free(layers[l].x)
+        free(layers[l].x_t)
+        free(layers[l].a)
+        free(layers[l].a_t)
+        free(layers[l].active_in)
+        free(layers[l].active_out)
+    free(layers)
+
+
+cdef int check_length(str name, Py_ssize_t length, Py_ssize_t expected) except -1:
+    if length != expected:
+        raise ValueError(f"kernel input {name}: length {length}, expected {expected}")
+    return 0
+
+
+cdef int check_shape(str name, tuple shape, tuple expected) except -1:
+    if shape != expected:
+        raise ValueError(f"kernel input {name}: shape {shape}, expected {expected}")
+    return 0
+
+
+cdef int check_inputs(
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, const int64[::1] sizes, list weights, list thresholds,
+    list per_layer, const int64[::1] samples=None,
+) except -1:
+    """Check what the nogil loops index by: once per call, O(events + layers).
+
+    per_layer: (n_layers,) arrays such as tau, t_ref, kappa. samples: the
+    samples the call will visit (valid indices; checked by the caller), whose
+    channels alone are scanned; None for all.
+    """
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1, n_samples = indptr.shape[0] - 1
+    cdef Py_ssize_t l, e, j, bad = -1
+    cdef int64 n_in
+    if n_layers < 1 or n_samples < 0 or sizes.shape[0] < 2:
+        raise ValueError("kernel input: need at least one layer and an indptr")
+    for l in range(n_layers + 1):
+        if sizes[l] < 1:
+            raise ValueError(f"kernel input sizes: layer sizes must be positive, got {np.asarray(sizes)}")
+    check_length("weights", len(weights), n_layers)
+    check_length("thresholds", len(thresholds), n_layers)
+    for l in range(n_layers):
+        check_shape(f"weights[{l}]", np.shape(weights[l]), (sizes[l], sizes[l + 1]))
+        check_shape(f"thresholds[{l}]", np.shape(thresholds[l]), (sizes[l + 1],))
+    for l in range(len(per_layer)):
+        check_length(f"per-layer array {l}", len(per_layer[l]), n_layers)
+    check_length("t", t.shape[0], channel.shape[0])
+    check_length("t_end", t_end.shape[0], n_samples)
+    if indptr[0] != 0 or indptr[n_samples] != channel.shape[0]:
+        raise ValueError(
+            f"kernel input indptr: must run from 0 to {channel.shape[0]} events, got "
+            f"{indptr[0]} to {indptr[n_samples]}"
+        )
+    for l in range(n_samples):
+        if indptr[l + 1] < indptr[l]:
+            raise ValueError(f"kernel input indptr: decreases at sample {l}")
+    n_in = sizes[0]
+    with nogil:
+        if samples is None:
+            bad = _first_outside(channel, 0, channel.shape[0], n_in)
+        else:
+            for j in range(samples.shape[0]):
+                l = samples[j]
+                bad = _first_outside(channel, indptr[l], indptr[l + 1], n_in)
+                if bad >= 0:
+                    break
+    if bad >= 0:
+        raise ValueError(
+            f"kernel input channel: event {bad} has channel {channel[bad]}, outside "
+            f"0..{n_in - 1}"
+        )
+    return 0
+
+
+cdef inline Py_ssize_t _first_outside(
+    const int32[::1] channel, Py_ssize_t start, Py_ssize_t stop, int64 n_in,
+) noexcept nogil:
+    """Index of the first channel in [start, stop) outside 0..n_in-1, or -1."""
+    cdef Py_ssize_t e
+    for e in range(start, stop):
+        if channel[e] < 0 or channel[e] >= n_in:
+            return e
+    return -1
+
+
+def simulate(
+    const int32[::1] channel,
+    const double[::1] t,
+    const int64[::1] indptr,
+    const double[::1] t_end,
+    const int64[::1] sizes,
+    list weights,
+    list thresholds,
+    const double[::1] tau,
+    const double[::1] t_ref,
+    const double[::1] kappa,
+    bint reset_to_zero,
+    bint lower_bound,
+    int64[:, ::1] counts,
+    double[:, ::1] v_end,
+    int64[:, ::1] synops,
+    int64[:, ::1] inhibitions,
+    double[:, ::1] spike_t,
+    int32[:, ::1] spike_i,
+    int64[::1] n_spikes,
+    double[:, ::1] x_end,
+    double[:, ::1] a_end,
+    int n_threads,
+):
+    """Simulate every sample; write per-sample results into the output arrays.
+
+    Parameters
+    ----------
+    channel, t, indptr : packed events (see spikeclf.events.PackedEvents), t in us.
+    t_end : (n_samples,) time at which each sample stops and is read; later
+        events are not processed.
+    sizes : (n_layers + 1,) n_in of layer 0, then n_out of each layer.
+    weights : one C-contiguous (n_in, n_out) array per layer, of the module's
+        type: float64 in spikeclf._lif, float32 in spikeclf._lif32.
+    thresholds : one C-contiguous (n_out,) array per layer, of the same type.
+    tau, t_ref, kappa : (n_layers,) time constant and refractory period in us,
+        lateral inhibition strength (0: no winner-take-all).
+    reset_to_zero, lower_bound : the paper's neuron has a subtractive reset and
+        a lower bound at -V_th (False, True); the LIF neuron of NIR resets to 0
+        and has no lower bound (True, False).
+    counts, v_end : (n_samples, n_out of the last layer) output spike counts and
+        membrane potentials at t_end.
+    synops, inhibitions : (n_samples, n_layers) operation counts.
+    spike_t, spike_i : (n_samples, capacity) output spikes in order; capacity may
+        be 0. n_spikes : (n_samples,) number of output spikes (may exceed capacity:
+        only the first ``capacity`` are written).
+    x_end, a_end : (n_samples, sum of n_in) and (n_samples, sum of n_out) input
+        and output activities of Eq. 4 at t_end, layer after layer; pass arrays
+        with 0 rows to skip this training-only work (required by the float32
+        kernel, which is for inference only).
+    n_threads : threads simulating samples in parallel (results do not depend on it).
+
+    Returns
+    -------
+    status : int
+        0, or -1 when memory ran out.
+    """
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1
+    cdef Py_ssize_t n_layers = sizes.shape[0] - 1
+    cdef bint train = x_end.shape[0] > 0
+    cdef Py_ssize_t sample
+    cdef Layer *layers = NULL
+    cdef int[1] out_of_memory
+    cdef const real **w_ptr = NULL
+    cdef real **th_ptr = NULL
+    cdef const real[:, ::1] w_view
+    cdef const real[::1] th_view
+    cdef Py_ssize_t l, n_out
+    check_inputs(channel, t, indptr, t_end, sizes, weights, thresholds, [tau, t_ref, kappa])
+    if train and sizeof(real) != sizeof(double):
+        # Training and its activities stay float64 (spikeclf._backward).
+        raise ValueError("the float32 kernel simulates for inference only: pass x_end and a_end with 0 rows")
+    n_out = sizes[n_layers]
+    check_shape("counts", (counts.shape[0], counts.shape[1]), (n_samples, n_out))
+    check_shape("v_end", (v_end.shape[0], v_end.shape[1]), (n_samples, n_out))
+    check_shape("synops", (synops.shape[0], synops.shape[1]), (n_samples, n_layers))
+    check_shape("inhibitions", (inhibitions.shape[0], inhibitions.shape[1]), (n_samples, n_layers))
+    check_shape("spike_i", (spike_i.shape[0], spike_i.shape[1]), (spike_t.shape[0], spike_t.shape[1]))
+    if spike_t.shape[1] > 0:
+        check_length("spike_t", spike_t.shape[0], n_samples)
+    check_length("n_spikes", n_spikes.shape[0], n_samples)
+    if train:
+        check_shape("x_end", (x_end.shape[0], x_end.shape[1]), (n_samples, int(np.sum(sizes[:n_layers]))))
+        check_shape("a_end", (a_end.shape[0], a_end.shape[1]), (n_samples, int(np.sum(sizes[1:]))))
+    w_ptr = <const real **> calloc(n_layers, sizeof(real *))
+    th_ptr = <real **> calloc(n_layers, sizeof(real *))
+    out_of_memory[0] = w_ptr == NULL or th_ptr == NULL
+    if not out_of_memory[0]:
+        # The arrays stay alive in the caller's lists while the threads run.
+        for l in range(n_layers):
+            w_view = weights[l]
+            th_view = thresholds[l]
+            w_ptr[l] = &w_view[0, 0]
+            th_ptr[l] = <real *> &th_view[0]  # read only at inference
+        with nogil, parallel(num_threads=n_threads):
+            layers = _make_layers(n_layers, sizes, w_ptr, th_ptr, tau, t_ref, kappa, train)
+            if layers == NULL:
+                out_of_memory[0] = 1
+            else:
+                _set_reset_and_bound(layers, n_layers, reset_to_zero, lower_bound)
+                for sample in prange(n_samples, schedule="dynamic"):
+                    _run_sample(
+                        layers, n_layers, sample, channel, t, indptr, t_end, counts,
+                        v_end, synops, inhibitions, spike_t, spike_i, n_spikes, x_end,
+                        a_end,
+                    )
+                _free_layers(layers, n_layers)
+    free(w_ptr)
+    free(th_ptr)
+    return -1 if out_of_memory[0] else 0
+
+
+cdef void _set_reset_and_bound(
+    Layer *layers, Py_ssize_t n_layers, bint reset_to_zero, bint lower_bound,
+) noexcept nogil:
+    cdef Py_ssize_t l, i
+    for l in range(n_layers):
+        layers[l].reset_to_zero = reset_to_zero
+        if not lower_bound:
+            for i in range(layers[l].n_out):
+                layers[l].neg_th[i] = -INFINITY
+
+
+cdef void _run_sample(
+    Layer *layers, Py_ssize_t n_layers, Py_ssize_t sample,
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, int64[:, ::1] counts, double[:, ::1] v_end,
+    int64[:, ::1] synops, int64[:, ::1] inhibitions, double[:, ::1] spike_t,
+    int32[:, ::1] spike_i, int64[::1] n_spikes, double[:, ::1] x_end,
+    double[:, ::1] a_end,
+) noexcept nogil:
+    cdef Recorder rec
+    cdef Py_ssize_t e, l, i, off_in = 0, off_out = 0
+    cdef double stop = t_end[sample]
+    cdef Layer *L
+    _reset(layers, n_layers)
+    rec.counts = &counts[sample, 0]
+    rec.capacity = spike_t.shape[1]
+    rec.spike_t = &spike_t[sample, 0] if rec.capacity > 0 else NULL
+    rec.spike_i = &spike_i[sample, 0] if rec.capacity > 0 else NULL
+    rec.n_spikes = 0
+    for e in range(indptr[sample], indptr[sample + 1]):
+        if t[e] > stop:
+            break
+        _deliver(layers, n_layers, 0, channel[e], t[e], &rec)
+    n_spikes[sample] = rec.n_spikes
+    for l in range(n_layers):
+        L = &layers[l]
+        _settle(L)
+        synops[sample, l] = L.synops
+        inhibitions[sample, l] = L.inhibitions
+        if L.x != NULL:
+            for i in range(L.n_in):
+                x_end[sample, off_in + i] = _decayed(L.x[i], L.x_t[i], stop, L.tau)
+            for i in range(L.n_out):
+                a_end[sample, off_out + i] = _decayed(L.a[i], L.a_t[i], stop, L.tau)
+        off_in += L.n_in
+        off_out += L.n_out
+    L = &layers[n_layers - 1]
+    for i in range(L.n_out):
+        v_end[sample, i] = L.v[i] * exp((L.t_last - stop) / L.tau)

@@ -1,0 +1,85 @@
+# Declarations of spikeclf._lif (real = double) and spikeclf._lif32 (real =
+# float): the state of a layer and the event loop. The including .pxd defines
+# `real`, the type of membrane potentials, weights and thresholds; times and
+# the Eq. 4 activities (training only) are double in both.
+
+from libc.math cimport INFINITY, exp
+
+cimport numpy as cnp
+
+ctypedef cnp.int64_t int64
+ctypedef cnp.int32_t int32
+ctypedef cnp.uint8_t uint8
+
+
+cdef struct Layer:
+    Py_ssize_t n_in, n_out
+    const real *w            # (n_in, n_out): row k feeds every neuron from input k
+    real *th                 # (n_out,) thresholds (written only in training)
+    real *neg_th             # (n_out,) -th: the lower bound, kept to spare a negation
+    double tau, t_ref, kappa
+    bint reset_to_zero       # V <- 0 on a spike (NIR's LIF) instead of V <- V - V_th
+    # state of the sample being simulated
+    real *v                  # (n_out,) membrane potentials at t_last
+    double *t_out            # (n_out,) last output spike or inhibition
+    double t_last            # time of the layer's last update
+    double last_t_out        # latest t_out of any neuron: refractory check in O(1)
+    Py_ssize_t pending       # WTA winner whose inhibition is not applied yet, or -1
+    int32 *spiked            # (n_out,) neurons fired by the current event, in order
+    uint8 *fired             # (n_out,) flags for the current event
+    int64 synops, inhibitions
+    # training only (NULL at inference): lazily decayed activities of Eq. 4
+    double *x                # (n_in,) input activity at x_t
+    double *x_t              # (n_in,) its time; -inf while the input is silent
+    double *a                # (n_out,) output activity at a_t
+    double *a_t              # (n_out,)
+    int32 *active_in         # (n_in,) inputs that received a spike, in order
+    int32 *active_out        # (n_out,) neurons that fired, in order
+    Py_ssize_t n_active_in, n_active_out
+    # threshold regularization, in training only
+    bint training            # per-neuron t_out, no deferred inhibition, offsets
+    real *offset             # (n_out,) added to every weight of a neuron whose
+                             # threshold sits at its lower bound (paper 2.3.2)
+    real *own_offset         # the zeros offset points to outside training
+    const real *th_min       # (n_out,) lower bound of the thresholds
+    double rho               # threshold change per spike and neuron (0: none)
+
+
+cdef struct Recorder:
+    int64 *counts            # (n_out of the last layer,)
+    double *spike_t          # (capacity,) output spike times
+    int32 *spike_i           # (capacity,) output spike neurons
+    Py_ssize_t n_spikes, capacity
+
+
+cdef Layer *_make_layers(
+    Py_ssize_t n_layers, const int64[::1] sizes, const real **weights,
+    real **thresholds, const double[::1] tau, const double[::1] t_ref,
+    const double[::1] kappa, bint train,
+) noexcept nogil
+cdef void _free_layers(Layer *layers, Py_ssize_t n_layers) noexcept nogil
+cdef void _reset(Layer *layers, Py_ssize_t n_layers) noexcept nogil
+cdef void _deliver(
+    Layer *layers, Py_ssize_t n_layers, Py_ssize_t l, Py_ssize_t k, double t,
+    Recorder *rec,
+) noexcept nogil
+cdef void _settle(Layer *L) noexcept nogil
+cdef double _decayed(double value, double when, double t, double tau) noexcept nogil
+
+
+cdef int check_inputs(
+    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
+    const double[::1] t_end, const int64[::1] sizes, list weights, list thresholds,
+    list per_layer, const int64[::1] samples=*,
+) except -1
+cdef int check_length(str name, Py_ssize_t length, Py_ssize_t expected) except -1
+cdef int check_shape(str name, tuple shape, tuple expected) except -1
+
+
+cdef inline void _accumulate(double *value, double *when, double t, double tau) noexcept nogil:
+    """Add one spike at t to a low-pass filtered activity kept lazily (Eq. 4)."""
+    if when[0] == -INFINITY:
+        value[0] = 1.0
+    else:
+        value[0] = value[0] * exp((when[0] - t) / tau) + 1.0
+    when[0] = t

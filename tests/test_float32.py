@@ -1,0 +1,272 @@
+"""The float32 inference simulator: against the reference rounded to float32, event
+for event, against the float64 kernel, and through SpikingMLPClassifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+from conftest import quick
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+from test_simulator import random_network, random_streams
+
+from spikeclf import SpikingCNNClassifier, load_digits_events
+from spikeclf._reference import simulate_reference
+from spikeclf.events import check_events
+from spikeclf.simulator import simulate
+
+
+def reference_runs(streams, weights, thresholds, tau, t_ref, kappa, dtype, **neuron):
+    """simulate_reference on every sample, times in microseconds."""
+    packed = check_events(streams, (weights[0].shape[0], 1, 1))
+    n_layers = len(weights)
+    return [
+        simulate_reference(
+            *packed.sample(i),
+            weights,
+            thresholds,
+            [tau * 1e6] * n_layers,
+            [t_ref * 1e6] * n_layers,
+            list(np.broadcast_to(kappa, n_layers)),
+            dtype=dtype,
+            **neuron,
+        )
+        for i in range(packed.n_samples)
+    ]
+
+
+def assert_float32_matches_reference(
+    streams, weights, thresholds, tau, t_ref, kappa, **neuron
+):
+    """The float32 kernel equals the float32 reference exactly: spikes in order,
+    counts, operation counts and final potentials."""
+    result = simulate(
+        streams,
+        weights,
+        thresholds,
+        tau=tau,
+        refractory=t_ref,
+        lateral_inhibition=kappa,
+        sensor_size=(weights[0].shape[0], 1, 1),
+        record_spikes=True,
+        dtype=np.float32,
+        **neuron,
+    )
+    refs = reference_runs(
+        streams, weights, thresholds, tau, t_ref, kappa, np.float32, **neuron
+    )
+    for i, ref in enumerate(refs):
+        got = list(
+            zip(
+                result.spike_times[i].tolist(),
+                result.spike_neurons[i].tolist(),
+                strict=True,
+            )
+        )
+        expected = [(float(s), int(k)) for s, k in ref["spikes"][-1]]
+        assert got == expected, f"sample {i}: output spikes differ"
+        np.testing.assert_array_equal(result.counts[i], ref["counts"][-1])
+        np.testing.assert_array_equal(result.synops[i], ref["synops"])
+        np.testing.assert_array_equal(result.inhibitions[i], ref["inhibitions"])
+        np.testing.assert_array_equal(result.v[i], ref["v"][-1])
+    assert result.v.dtype == np.float64
+    return result, refs
+
+
+@pytest.mark.parametrize("kappa", [0.0, -0.4, -1.0, (-0.4, 0.0, -1.0)])
+@pytest.mark.parametrize("seed", range(4))
+def test_three_layers_match_float32_reference(seed, kappa):
+    rng = np.random.default_rng(seed)
+    weights, thresholds = random_network(rng, [12, 9, 7, 4])
+    streams = random_streams(rng, 5, 12, 120, 40_000)
+    result, refs = assert_float32_matches_reference(
+        streams, weights, thresholds, 20e-3, 1e-3, kappa
+    )
+    assert result.counts.sum() > 0  # the comparison is not vacuous
+    # ... and the reference does round to float32: float64 potentials differ.
+    refs64 = reference_runs(streams, weights, thresholds, 20e-3, 1e-3, kappa, None)
+    assert any(
+        not np.array_equal(r32["v"][-1], r64["v"][-1])
+        for r32, r64 in zip(refs, refs64, strict=True)
+    )
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+@pytest.mark.parametrize("lower_bound", [True, False])
+@pytest.mark.parametrize("kappa", [0.0, (-0.4, -1.0)])
+def test_reset_and_lower_bound_match_float32_reference(reset, lower_bound, kappa):
+    rng = np.random.default_rng(21)
+    weights = [rng.uniform(-2.5, 2.5, size=(8, 10)), rng.uniform(-1.5, 2.5, (10, 4))]
+    thresholds = [np.full(10, 1.0), np.full(4, 1.5)]
+    streams = random_streams(rng, 6, 8, 150, 30_000)
+    assert_float32_matches_reference(
+        streams, weights, thresholds, 20e-3, 1e-3, kappa,
+        reset=reset, lower_bound=lower_bound,
+    )  # fmt: skip
+
+
+def test_ties_and_refractory_edges_match_float32_reference():
+    rng = np.random.default_rng(7)
+    weights, thresholds = random_network(rng, [6, 8, 3], discrete=True)
+    streams = random_streams(rng, 8, 6, 60, 20, integer_times=True)
+    for s in streams:
+        s["t"] *= 250.0  # many equal times, on refractory edges (T_ref / 4)
+    result, _ = assert_float32_matches_reference(
+        streams, weights, thresholds, 5e-3, 1e-3, (-0.5, -1.0)
+    )
+    assert result.inhibitions.sum() > 0
+
+
+def test_refractory_without_inhibition_matches_float32_reference():
+    # kappa = 0 with a refractory period: the per-neuron dynamic weight loop.
+    rng = np.random.default_rng(4)
+    weights, thresholds = random_network(rng, [10, 16, 5])
+    streams = random_streams(rng, 6, 10, 200, 20_000)
+    result, _ = assert_float32_matches_reference(
+        streams, weights, thresholds, 20e-3, 3e-3, 0.0
+    )
+    assert result.counts.sum() > 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sizes=st.lists(st.integers(1, 7), min_size=2, max_size=4),
+    kappa=st.sampled_from([0.0, -0.25, -0.5, -1.0]),
+    t_ref=st.sampled_from([0.0, 1e-3, 3e-3]),
+    discrete=st.booleans(),
+)
+def test_random_networks_match_float32_reference(seed, sizes, kappa, t_ref, discrete):
+    rng = np.random.default_rng(seed)
+    weights, thresholds = random_network(rng, sizes, discrete=discrete)
+    streams = random_streams(rng, 3, sizes[0], 40, 8_000)
+    assert_float32_matches_reference(streams, weights, thresholds, 10e-3, t_ref, kappa)
+
+
+def test_wide_layers_use_every_vector_lane():
+    # Widths around multiples of 8 floats and of the 64-neuron blocks of the
+    # winner search, so that vector bodies and remainders both run.
+    rng = np.random.default_rng(13)
+    weights, thresholds = random_network(rng, [20, 71, 9])
+    streams = random_streams(rng, 4, 20, 300, 50_000)
+    assert_float32_matches_reference(
+        streams, weights, thresholds, 20e-3, 1e-3, (-0.4, -1.0)
+    )
+
+
+def test_float32_agrees_with_float64_on_most_outputs():
+    """Rounding changes some spikes, not the picture: most samples keep their
+    counts and nearly all their most active output neuron."""
+    rng = np.random.default_rng(0)
+    sizes = [100, 200, 10]
+    weights = [
+        rng.uniform(-0.17, 0.17, (100, 200)),
+        rng.uniform(-0.12, 0.12, (200, 10)),
+    ]
+    thresholds = [np.full(200, 0.5), np.full(10, 0.2)]
+    streams = random_streams(rng, 100, sizes[0], 2000, 200_000)
+    kw = dict(
+        sensor_size=(100, 1, 1), lateral_inhibition=(-0.4, -1.0), t_end=0.2, n_jobs=2
+    )
+    r64 = simulate(streams, weights, thresholds, **kw)
+    r32 = simulate(streams, weights, thresholds, dtype="float32", **kw)
+    assert r64.counts.sum() > 10 * len(streams)  # not vacuous
+    same_counts = np.mean(np.all(r32.counts == r64.counts, axis=1))
+    same_winner = np.mean(r32.counts.argmax(axis=1) == r64.counts.argmax(axis=1))
+    assert same_counts >= 0.5
+    assert same_winner >= 0.9
+    assert abs(r32.synops.sum() / r64.synops.sum() - 1) < 0.02
+
+
+def test_float32_spike_recording_reruns_overflowing_samples():
+    # More output spikes than the kernel buffers: the rerun uses the same kernel.
+    rng = np.random.default_rng(2)
+    weights = [rng.uniform(0.5, 1.0, (5, 3))]
+    streams = random_streams(rng, 3, 5, 800, 1_000_000)
+    kw = dict(sensor_size=(5, 1, 1), record_spikes=True)
+    r32 = simulate(streams, weights, [np.ones(3)], dtype=np.float32, **kw)
+    assert max(len(t) for t in r32.spike_times) > 256
+    for i, t in enumerate(r32.spike_times):
+        assert len(t) == r32.counts[i].sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, "float32", np.dtype("f4")])
+def test_dtype_spellings(dtype):
+    rng = np.random.default_rng(1)
+    weights, thresholds = random_network(rng, [6, 5, 3])
+    streams = random_streams(rng, 3, 6, 80, 10_000)
+    kw = dict(sensor_size=(6, 1, 1), lateral_inhibition=-0.5)
+    expected = simulate(streams, weights, thresholds, dtype="float32", **kw)
+    got = simulate(streams, weights, thresholds, dtype=dtype, **kw)
+    np.testing.assert_array_equal(got.counts, expected.counts)
+    np.testing.assert_array_equal(got.v, expected.v)
+
+
+@pytest.mark.parametrize("dtype", ["float16", np.int32, "double precision", None, 4])
+def test_other_dtypes_are_rejected(dtype):
+    events = random_streams(np.random.default_rng(0), 1, 2, 5, 100)
+    with pytest.raises(ValueError, match="dtype must be float64 or float32"):
+        simulate(
+            events, [np.ones((2, 2))], [np.ones(2)], sensor_size=(2, 1, 1), dtype=dtype
+        )
+
+
+def test_float32_rejects_training_work_and_float32_overflow():
+    events = random_streams(np.random.default_rng(0), 1, 2, 5, 100)
+    kw = dict(sensor_size=(2, 1, 1), dtype=np.float32)
+    with pytest.raises(ValueError, match="record_activities .* float64 only"):
+        simulate(events, [np.ones((2, 2))], [np.ones(2)], record_activities=True, **kw)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        simulate(events, [np.full((2, 2), 1e39)], [np.ones(2)], **kw)
+    with pytest.raises(ValueError, match="positive and finite"):
+        simulate(events, [np.ones((2, 2))], [np.full(2, 1e-50)], **kw)
+
+
+# ------------------------------------------------------------------ estimator
+@pytest.fixture(scope="module")
+def digits_model():
+    """A small model of the 10 built-in digits, and held-out 1 s presentations."""
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    clf = quick(hidden_layer_sizes=(100,), max_iter=10).fit(X[:1200], y[:1200])
+    X_test, _ = load_digits_events(return_X_y=True, duration=1.0, random_state=1)
+    return clf, X_test[1200:], y[1200:]
+
+
+def test_float32_predictions_nearly_equal_float64(digits_model):
+    clf, X_test, y_test = digits_model
+    y64 = clf.predict(X_test)
+    try:
+        y32 = clf.set_params(inference_dtype="float32").predict(X_test)
+    finally:
+        clf.set_params(inference_dtype="float64")
+    assert np.mean(y64 == y_test) > 0.8  # a model worth comparing
+    assert np.mean(y32 == y64) >= 0.98
+
+
+def test_inference_dtype_is_a_parameter(digits_model):
+    clf, X_test, _ = digits_model
+    assert clf.get_params()["inference_dtype"] == "float64"
+    copy = clone(clf.set_params(inference_dtype="float32"))
+    assert copy.get_params()["inference_dtype"] == "float32"
+    try:
+        proba = clf.predict_proba(X_test[:50])
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        # Training stays float64: the parameter changes predictions only.
+        assert clf.network_.weights[0].dtype == np.float64
+    finally:
+        clf.set_params(inference_dtype="float64")
+    with pytest.raises(InvalidParameterError, match="inference_dtype"):
+        quick(inference_dtype="float16").fit(X_test[:20], np.arange(20) % 2)
+    assert "inference_dtype" not in SpikingCNNClassifier().get_params()
+
+
+def test_a_model_saved_before_inference_dtype_loads_and_predicts(digits_model):
+    clf, X_test, _ = digits_model
+    state = pickle.loads(pickle.dumps(clf)).__getstate__()
+    del state["inference_dtype"]
+    old = type(clf).__new__(type(clf))
+    old.__setstate__(state)
+    assert old.inference_dtype == "float64"
+    np.testing.assert_array_equal(old.predict(X_test[:100]), clf.predict(X_test[:100]))
