@@ -5,14 +5,14 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import quick
+from conftest import DATA_FREE_CHECKS, quick
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 from test_simulator import random_network, random_streams
 
-from spikeclf import SpikingCNNClassifier, load_digits_events
+from spikeclf import SpikingCNNClassifier, SpikingMLPClassifier, load_digits_events
 from spikeclf._reference import simulate_reference
 from spikeclf.events import check_events
 from spikeclf.simulator import simulate
@@ -270,3 +270,9 @@ def test_a_model_saved_before_inference_dtype_loads_and_predicts(digits_model):
     old.__setstate__(state)
     assert old.inference_dtype == "float64"
     np.testing.assert_array_equal(old.predict(X_test[:100]), clf.predict(X_test[:100]))
+
+
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_data_free_checks_in_float32(check):
+    estimator = SpikingMLPClassifier(inference_dtype="float32")
+    check(type(estimator).__name__, estimator)
