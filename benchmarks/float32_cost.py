@@ -23,11 +23,14 @@ from spikeclf.experiments import iter_test_set, load_or_train, load_task
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="model saved by spikeclf train")
-    parser.add_argument("--dataset", default="digits",
-                        choices=["digits", "mnist", "pi-mnist", "nmnist"])  # fmt: skip
+    parser.add_argument(
+        "--dataset", default="digits", choices=["digits", "mnist", "pi-mnist", "nmnist"]
+    )
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--test-duration", type=float, default=1.0,
-                        help="seconds of events per test image (image data sets)")  # fmt: skip
+    parser.add_argument(
+        "--test-duration", type=float, default=1.0,
+        help="seconds of events per test image (image data sets)",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
