@@ -41,8 +41,12 @@ def random_streams(rng, n_samples, n_channels, n_events, t_max, integer_times=Tr
 
 
 def assert_matches_reference(
-    streams, weights, thresholds, tau, t_ref, kappa, t_end=None, **neuron
+    streams, weights, thresholds, tau, t_ref, kappa, t_end=None, dtype=None, **neuron
 ):
+    """The kernel equals the reference event for event: output spikes in order,
+    counts, operation counts, final potentials and (float64) the activities of
+    Eq. 4. ``dtype=np.float32``: the float32 kernel against the reference
+    rounded to float32, potentials bit for bit."""
     n_in = weights[0].shape[0]
     sensor = (n_in, 1, 1)
     result = simulate(
@@ -55,7 +59,8 @@ def assert_matches_reference(
         t_end=t_end,
         sensor_size=sensor,
         record_spikes=True,
-        record_activities=True,
+        record_activities=dtype is None,
+        dtype=np.float64 if dtype is None else dtype,
         **neuron,
     )
     packed = check_events(streams, sensor)
@@ -76,6 +81,7 @@ def assert_matches_reference(
             [t_ref * 1e6] * n_layers,
             list(np.broadcast_to(kappa, n_layers)),
             t_end=stop,
+            dtype=dtype,
             **neuron,
         )
         expected = ref["spikes"][-1]
@@ -92,6 +98,9 @@ def assert_matches_reference(
         np.testing.assert_array_equal(result.counts[i], ref["counts"][-1])
         np.testing.assert_array_equal(result.synops[i], ref["synops"])
         np.testing.assert_array_equal(result.inhibitions[i], ref["inhibitions"])
+        if dtype is not None:
+            np.testing.assert_array_equal(result.v[i], ref["v"][-1])
+            continue
         np.testing.assert_allclose(result.v[i], ref["v"][-1], rtol=1e-9, atol=1e-12)
         for layer in range(n_layers):
             np.testing.assert_allclose(
@@ -185,11 +194,14 @@ def test_early_stop_matches_reference_and_is_a_prefix():
     t_ref=st.sampled_from([0.0, 1e-3, 3e-3]),
     discrete=st.booleans(),
 )
-def test_random_networks_match_reference(seed, sizes, kappa, t_ref, discrete):
+@pytest.mark.parametrize("dtype", [None, np.float32])
+def test_random_networks_match_reference(seed, sizes, kappa, t_ref, discrete, dtype):
     rng = np.random.default_rng(seed)
     weights, thresholds = random_network(rng, sizes, discrete=discrete)
     streams = random_streams(rng, 3, sizes[0], 40, 8_000)
-    assert_matches_reference(streams, weights, thresholds, 10e-3, t_ref, kappa)
+    assert_matches_reference(
+        streams, weights, thresholds, 10e-3, t_ref, kappa, dtype=dtype
+    )
 
 
 def test_threads_give_identical_results():

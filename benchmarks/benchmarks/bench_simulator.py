@@ -25,18 +25,22 @@ class Simulate784x800x10:
     params = ([1, 2],)
     param_names = ["n_jobs"]
     timeout = 300
+    dtype = np.float64
 
     def setup(self, n_jobs):
         rng = np.random.default_rng(0)
         images = (rng.random((16, 28, 28)) < 0.19) * rng.integers(1, 256, (16, 28, 28))
         streams = PoissonEncoder(duration=1.0, random_state=0).fit_transform(images)
         self.packed = check_events(streams, (28, 28, 1))
-        self.weights, self.thresholds = _network(rng)
+        # Cast once, outside the timing, as a model predicting many chunks would.
+        self.weights, self.thresholds = (
+            [a.astype(self.dtype) for a in arrays] for arrays in _network(rng)
+        )
 
     def _run(self, n_jobs):
         return simulate(
             self.packed, self.weights, self.thresholds, lateral_inhibition=(-0.4, -1.0),
-            t_end=1.0, n_jobs=n_jobs,
+            t_end=1.0, n_jobs=n_jobs, dtype=self.dtype,
         )  # fmt: skip
 
     def time_simulate(self, n_jobs):
@@ -46,11 +50,12 @@ class Simulate784x800x10:
         self._run(n_jobs)
 
     def track_roofline_ratio(self, n_jobs):
-        """Synaptic operations per second over the gathered-row roofline (1 thread)."""
+        """Synaptic operations per second over the roofline of gathered rows of the
+        same dtype (1 thread)."""
         if n_jobs != 1:
             return float("nan")
         synops = self._run(1).synops.sum()
-        acc, rows = np.zeros(800), self.packed.channel
+        acc, rows = np.zeros(800, dtype=self.dtype), self.packed.channel
         best_sim = best_roof = np.inf
         for _ in range(5):
             start = time.perf_counter()
@@ -67,35 +72,7 @@ class Simulate784x800x10:
 class Simulate784x800x10Float32(Simulate784x800x10):
     """The same network and inputs, simulated in float32 (inference only)."""
 
-    def setup(self, n_jobs):
-        super().setup(n_jobs)
-        # Cast once, outside the timing, as a model predicting many chunks would.
-        self.weights = [w.astype(np.float32) for w in self.weights]
-        self.thresholds = [th.astype(np.float32) for th in self.thresholds]
-
-    def _run(self, n_jobs):
-        return simulate(
-            self.packed, self.weights, self.thresholds, lateral_inhibition=(-0.4, -1.0),
-            t_end=1.0, n_jobs=n_jobs, dtype=np.float32,
-        )  # fmt: skip
-
-    def track_roofline_ratio(self, n_jobs):
-        """Synaptic operations per second over the float32 gathered-row roofline."""
-        if n_jobs != 1:
-            return float("nan")
-        synops = self._run(1).synops.sum()
-        acc, rows = np.zeros(800, dtype=np.float32), self.packed.channel
-        best_sim = best_roof = np.inf
-        for _ in range(5):
-            start = time.perf_counter()
-            self._run(1)
-            best_sim = min(best_sim, time.perf_counter() - start)
-            start = time.perf_counter()
-            accumulate_rows(self.weights[0], rows, acc)
-            best_roof = min(best_roof, time.perf_counter() - start)
-        return (synops / best_sim) / (len(rows) * 800 / best_roof)
-
-    track_roofline_ratio.unit = "ratio"
+    dtype = np.float32
 
 
 class Predict784x800x10:
