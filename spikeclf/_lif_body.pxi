@@ -19,6 +19,7 @@ cnp.import_array()
 
 
 cdef extern from "_lif_simd.h" nogil:
+    void *spikeclf_aligned_zeros(size_t n)
     # Macros choosing the double or float loop by the type of v (_lif_simd.h).
     Py_ssize_t spikeclf_integrate(
         real *v, const real *w, const real *th, const real *neg_th, Py_ssize_t n,
@@ -248,13 +249,13 @@ cdef Layer *_make_layers(
         layers[l].tau = tau[l]
         layers[l].t_ref = t_ref[l]
         layers[l].kappa = kappa[l]
-        layers[l].v = <real *> calloc(sizes[l + 1], sizeof(real))
-        layers[l].neg_th = <real *> calloc(sizes[l + 1], sizeof(real))
-        layers[l].t_out = <double *> calloc(sizes[l + 1], sizeof(double))
+        layers[l].v = <real *> spikeclf_aligned_zeros(sizes[l + 1] * sizeof(real))
+        layers[l].neg_th = <real *> spikeclf_aligned_zeros(sizes[l + 1] * sizeof(real))
+        layers[l].t_out = <double *> spikeclf_aligned_zeros(sizes[l + 1] * sizeof(double))
         layers[l].spiked = <int32 *> calloc(sizes[l + 1], sizeof(int32))
         layers[l].fired = <uint8 *> calloc(sizes[l + 1], sizeof(uint8))
         # Zeros, until training points offset at its own array.
-        layers[l].own_offset = <real *> calloc(sizes[l + 1], sizeof(real))
+        layers[l].own_offset = <real *> spikeclf_aligned_zeros(sizes[l + 1] * sizeof(real))
         layers[l].offset = layers[l].own_offset
         ok = ok and layers[l].v != NULL and layers[l].t_out != NULL
         ok = ok and layers[l].neg_th != NULL and layers[l].offset != NULL

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from joblib import effective_n_jobs
 
+from ._alignment import aligned
 from ._lif import simulate as _simulate_f64
 from ._lif32 import simulate as _simulate_f32
 from .events import PackedEvents, check_events
@@ -294,8 +295,8 @@ def _check_network(weights, thresholds, packed, dtype=np.float64):
         )
     # Checked after rounding to dtype: a float32 overflow or underflow fails below.
     with np.errstate(over="ignore", under="ignore"):
-        weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
-        thresholds = [np.ascontiguousarray(th, dtype=dtype) for th in thresholds]
+        weights = [aligned(w, dtype) for w in weights]
+        thresholds = [aligned(th, dtype) for th in thresholds]
     in_dtype = "" if weights[0].dtype == np.float64 else f" in {weights[0].dtype}"
     n_in = packed.n_channels
     for layer, (w, th) in enumerate(zip(weights, thresholds, strict=True)):

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikeclf import make_events
+from spikeclf._alignment import aligned
 from spikeclf._reference import simulate_reference
 from spikeclf.events import check_events
 from spikeclf.simulator import simulate
@@ -317,3 +318,17 @@ def test_a_neuron_still_above_threshold_after_firing_does_not_fire_twice(kappa):
     assert result.spike_neurons[0].tolist() == [0, 1]
     expected_v = [2.0, 0.5, 0.2] if kappa == 0 else [1.5, 0.0, 0.2 - 0.5 - 0.5]
     np.testing.assert_allclose(result.v[0], expected_v)
+
+
+def test_aligned_copies_only_what_is_not_on_a_cache_line():
+    buffer = np.zeros(8 * 101 + 64, dtype=np.uint8)
+    start = -buffer.ctypes.data % 64 + 8  # 8 bytes past a cache line
+    misaligned = buffer[start : start + 800].view(np.float64)
+    misaligned[:] = np.arange(100.0)
+    out = aligned(misaligned)
+    assert out.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(out, misaligned)
+    assert aligned(out) is out
+    as_float32 = aligned(misaligned[::2], np.float32)
+    assert as_float32.dtype == np.float32 and as_float32.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(as_float32, np.arange(0.0, 100.0, 2.0))
