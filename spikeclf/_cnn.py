@@ -12,7 +12,13 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
 from ._conv import KINDS
 from ._conv_backward import train_epoch
-from ._network import EpochResult, _solver_arguments, initial_thresholds
+from ._network import (
+    EpochResult,
+    _solver_arguments,
+    initial_thresholds,
+    layer_arguments,
+    zero_moments,
+)
 from .convolution import simulate_conv
 
 __all__ = ["SpikingCNNClassifier"]
@@ -224,19 +230,11 @@ class ConvNetwork:
         """
         n_sp = len(self.kernels)
         if adam is not None and not self.moments:
-            dense = [
-                np.zeros_like(p)
-                for w, th in zip(self.weights, self.thresholds, strict=True)
-                for p in (w, w, th, th)
+            self.moments = [
+                zero_moments(self.kernels, self.spatial_thresholds),
+                zero_moments(self.weights, self.thresholds),
             ]
-            spatial = [
-                None if k is None else np.zeros_like(p)
-                for k, th in zip(self.kernels, self.spatial_thresholds, strict=True)
-                for p in (k, k, th, th)
-            ]
-            self.moments = [spatial, dense]
         result = EpochResult.empty(packed.n_samples)
-        n_dense = len(self.weights)
         rho = np.asarray(rho, float)
         reg_lambda = np.asarray(reg_lambda, float)
         status = train_epoch(
@@ -251,21 +249,27 @@ class ConvNetwork:
             self.spatial_thresholds,
             self.spatial_th_min,
             self.moments[0] if adam is not None else [],
-            np.full(n_sp, self.tau * 1e6),
-            np.full(n_sp, self.refractory * 1e6),
-            np.asarray(self.spatial_kappa, float),
-            np.ascontiguousarray(rho[:n_sp]),
-            np.ascontiguousarray(reg_lambda[:n_sp]),
+            *layer_arguments(
+                n_sp,
+                self.tau,
+                self.refractory,
+                self.spatial_kappa,
+                rho[:n_sp],
+                reg_lambda[:n_sp],
+            ),
             np.array(self.sizes, dtype=np.int64),
             self.weights,
             self.thresholds,
             self.th_min,
             self.moments[1] if adam is not None else [],
-            np.full(n_dense, self.tau * 1e6),
-            np.full(n_dense, self.refractory * 1e6),
-            np.asarray(self.kappa, float),
-            np.ascontiguousarray(rho[n_sp:]),
-            np.ascontiguousarray(reg_lambda[n_sp:]),
+            *layer_arguments(
+                len(self.weights),
+                self.tau,
+                self.refractory,
+                self.kappa,
+                rho[n_sp:],
+                reg_lambda[n_sp:],
+            ),
             *_solver_arguments(
                 result,
                 self.counters,

@@ -67,6 +67,27 @@ def prediction_copy(network):
     return copy.deepcopy(replace(network, moments=[]))
 
 
+def zero_moments(weights, thresholds):
+    """Adam's first and second moments of every weight and threshold array, in
+    the kernels' order (m_w, v_w, m_th, v_th per layer); None for a layer
+    without weights (pooling)."""
+    return [
+        None if w is None else np.zeros_like(p)
+        for w, th in zip(weights, thresholds, strict=True)
+        for p in (w, w, th, th)
+    ]
+
+
+def layer_arguments(n_layers, tau, refractory, kappa, rho, reg_lambda):
+    """The per-layer constants the training kernels take after a group's arrays:
+    tau and T_ref in microseconds, kappa, rho and lambda."""
+    return (
+        np.full(n_layers, tau * 1e6), np.full(n_layers, refractory * 1e6),
+        np.asarray(kappa, float), np.ascontiguousarray(rho, float),
+        np.ascontiguousarray(reg_lambda, float),
+    )  # fmt: skip
+
+
 def _solver_arguments(
     result, counters, reg_beta, reg_every, sigma, lr_w, lr_th, adam, output_loss
 ):
@@ -151,13 +172,8 @@ class Network:
                 "paper's neuron"
             )
         if adam is not None and not self.moments:
-            self.moments = [
-                np.zeros_like(p)
-                for w, th in zip(self.weights, self.thresholds, strict=True)
-                for p in (w, w, th, th)
-            ]
+            self.moments = zero_moments(self.weights, self.thresholds)
         result = EpochResult.empty(packed.n_samples)
-        layers = len(self.weights)
         status = train_epoch(
             packed.channel,
             packed.t,
@@ -171,11 +187,14 @@ class Network:
             [np.zeros(w.shape[1]) for w in self.weights],
             self.th_min,
             self.moments if adam is not None else [],
-            np.full(layers, self.tau * 1e6),
-            np.full(layers, self.refractory * 1e6),
-            self.kappa,
-            np.asarray(rho, float),
-            np.asarray(reg_lambda, float),
+            *layer_arguments(
+                len(self.weights),
+                self.tau,
+                self.refractory,
+                self.kappa,
+                rho,
+                reg_lambda,
+            ),
             *_solver_arguments(
                 result,
                 self.counters,
