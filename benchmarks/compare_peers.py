@@ -4,15 +4,16 @@ The workload of issue 8: a 784-800-10 LIF network on Poisson MNIST digits at
 5,000 events/s (tau 20 ms), training on 50 ms presentations (batch 1 for all;
 batch 100 for the time-stepped libraries too) and inference on 1 s
 presentations (batch 100 for the time-stepped libraries; spikeclf simulates one
-sample after another). The time-stepped libraries see the events binned into
-1 ms steps and train by backpropagation through time with a surrogate gradient
-(Adam, cross-entropy on output spike counts); spikeclf trains by the paper's
-method (SGD). Each measurement runs in a fresh subprocess, which gives it its
-own peak memory; every library runs on one thread. The table gives samples/s,
-synaptic operations per second (operations the work needs: for every input
-event its 800 weights, for every hidden spike its 10; a time-stepped library
-performs the dense MACs of every step instead), peak RSS, and the ratios; the
-last line is the ratio summary.
+sample after another, in float64 and, as ``infer32``, in float32). The
+time-stepped libraries see the events binned into 1 ms steps and train by
+backpropagation through time with a surrogate gradient (Adam, cross-entropy on
+output spike counts); spikeclf trains by the paper's method (SGD). Each
+measurement runs in a fresh subprocess, which gives it its own peak memory;
+every library runs on one thread. The table gives samples/s, synaptic
+operations per second (operations the work needs: for every input event its
+800 weights, for every hidden spike its 10; a time-stepped library performs the
+dense MACs of every step instead), peak RSS, and the ratios; the last line is
+the ratio summary.
 
 snntorch and norse need torch, which spikeclf never depends on: install them in
 a separate environment, and run from a checkout with the kernels built::
@@ -48,6 +49,7 @@ RUNS = [
     ("norse", "train", 1),
     ("norse", "train", 100),
     ("spikeclf", "infer", 1),
+    ("spikeclf", "infer32", 1),  # SpikingMLPClassifier(inference_dtype="float32")
     ("snntorch", "infer", 100),
     ("norse", "infer", 100),
 ]
@@ -90,8 +92,9 @@ def run_spikeclf(task, batch, n, data_home):
     duration = 0.05 if task == "train" else 1.0
     X, y = streams(data_home, n, duration)
     clf = SpikingMLPClassifier(
-        SIZES[1:2], max_iter=1, sensor_size=(28, 28, 1), random_state=0, n_jobs=1
-    )
+        SIZES[1:2], max_iter=1, sensor_size=(28, 28, 1), random_state=0, n_jobs=1,
+        inference_dtype="float32" if task == "infer32" else "float64",
+    )  # fmt: skip
     if task == "train":
         start = time.perf_counter()
         clf.fit(X, y)
@@ -220,11 +223,11 @@ def main(argv=None):
         return worker(library, task, int(batch), args.samples, args.data_home)
 
     rows = {}
-    print(f"{'library':<9} {'task':<6} {'batch':>5} {'samples/s':>10} "
+    print(f"{'library':<9} {'task':<7} {'batch':>5} {'samples/s':>10} "
           f"{'synops/s':>10} {'MACs/synop':>11} {'peak MiB':>9}")  # fmt: skip
     for library, task, batch in RUNS:
         if not available(library):
-            print(f"{library:<9} {task:<6} {batch:>5} not installed")
+            print(f"{library:<9} {task:<7} {batch:>5} not installed")
             continue
         n = args.train_samples if task == "train" else args.infer_samples
         # A time-stepped batch of 1 is slow: fewer samples keep the run short.
@@ -234,15 +237,18 @@ def main(argv=None):
         rows[library, task, batch] = n / r["seconds"]
         ratio = f"{r['macs'] / r['synops']:>11.0f}" if r["macs"] else f"{'-':>11}"
         print(
-            f"{library:<9} {task:<6} {batch:>5} {n / r['seconds']:>10.1f} "
+            f"{library:<9} {task:<7} {batch:>5} {n / r['seconds']:>10.1f} "
             f"{r['synops'] / r['seconds']:>10.3g} {ratio} {r['peak_mib']:>9.0f}",
             flush=True,
         )
     summary = []
     for peer in ("snntorch", "norse"):
-        for task, batch in (("train", 1), ("train", 100), ("infer", 100)):
+        for task, their_task, batch in (
+            ("train", "train", 1), ("train", "train", 100), ("infer", "infer", 100),
+            ("infer32", "infer", 100),
+        ):  # fmt: skip
             mine = rows.get(("spikeclf", task, 1))
-            theirs = rows.get((peer, task, batch))
+            theirs = rows.get((peer, their_task, batch))
             if mine and theirs:
                 summary.append(f"{task} vs {peer} batch {batch}: {mine / theirs:.1f}x")
     print("spikeclf speed-up (samples/s, one thread): " + ("; ".join(summary) or
