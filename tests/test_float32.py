@@ -46,49 +46,20 @@ def assert_float32_matches_reference(
     return result
 
 
-@pytest.mark.parametrize("kappa", [0.0, -0.4, -1.0, (-0.4, 0.0, -1.0)])
-@pytest.mark.parametrize("seed", range(4))
-def test_three_layers_match_float32_reference(seed, kappa):
-    rng = np.random.default_rng(seed)
+@pytest.mark.parametrize("kappa", [0.0, -0.4, (-0.4, 0.0, -1.0)])
+def test_the_float32_reference_does_round(kappa):
+    """The kernels are compared with the reference in both dtypes by the
+    tests of tests/test_simulator.py; here, that its float32 potentials are not
+    its float64 ones, so that those comparisons tell the dtypes apart."""
+    rng = np.random.default_rng(0)
     weights, thresholds = random_network(rng, [12, 9, 7, 4])
     streams = random_streams(rng, 5, 12, 120, 40_000)
-    result = assert_float32_matches_reference(
-        streams, weights, thresholds, 20e-3, 1e-3, kappa
-    )
-    assert result.counts.sum() > 0  # the comparison is not vacuous
-    # ... and the reference does round to float32: float64 potentials differ.
     refs = reference_runs(streams, weights, thresholds, 20e-3, 1e-3, kappa, np.float32)
     refs64 = reference_runs(streams, weights, thresholds, 20e-3, 1e-3, kappa, None)
     assert any(
         not np.array_equal(r32["v"][-1], r64["v"][-1])
         for r32, r64 in zip(refs, refs64, strict=True)
     )
-
-
-@pytest.mark.parametrize("reset", ["subtract", "zero"])
-@pytest.mark.parametrize("lower_bound", [True, False])
-@pytest.mark.parametrize("kappa", [0.0, (-0.4, -1.0)])
-def test_reset_and_lower_bound_match_float32_reference(reset, lower_bound, kappa):
-    rng = np.random.default_rng(21)
-    weights = [rng.uniform(-2.5, 2.5, size=(8, 10)), rng.uniform(-1.5, 2.5, (10, 4))]
-    thresholds = [np.full(10, 1.0), np.full(4, 1.5)]
-    streams = random_streams(rng, 6, 8, 150, 30_000)
-    assert_float32_matches_reference(
-        streams, weights, thresholds, 20e-3, 1e-3, kappa,
-        reset=reset, lower_bound=lower_bound,
-    )  # fmt: skip
-
-
-def test_ties_and_refractory_edges_match_float32_reference():
-    rng = np.random.default_rng(7)
-    weights, thresholds = random_network(rng, [6, 8, 3], discrete=True)
-    streams = random_streams(rng, 8, 6, 60, 20, integer_times=True)
-    for s in streams:
-        s["t"] *= 250.0  # many equal times, on refractory edges (T_ref / 4)
-    result = assert_float32_matches_reference(
-        streams, weights, thresholds, 5e-3, 1e-3, (-0.5, -1.0)
-    )
-    assert result.inhibitions.sum() > 0
 
 
 def test_refractory_without_inhibition_matches_float32_reference():

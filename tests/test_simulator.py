@@ -119,20 +119,29 @@ def assert_matches_reference(
     return result
 
 
+# dtype None: the float64 kernel against the reference; np.float32: the float32
+# inference kernel against the reference rounded to float32 (tests/test_float32.py).
+DTYPES = [None, np.float32]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kappa", [0.0, -0.4, -1.0, (-0.4, 0.0, -1.0)])
 @pytest.mark.parametrize("seed", range(4))
-def test_three_layers_match_reference(seed, kappa):
+def test_three_layers_match_reference(seed, kappa, dtype):
     rng = np.random.default_rng(seed)
     weights, thresholds = random_network(rng, [12, 9, 7, 4])
     streams = random_streams(rng, 5, 12, 120, 40_000)
-    result = assert_matches_reference(streams, weights, thresholds, 20e-3, 1e-3, kappa)
+    result = assert_matches_reference(
+        streams, weights, thresholds, 20e-3, 1e-3, kappa, dtype=dtype
+    )
     assert result.counts.sum() > 0  # the comparison is not vacuous
 
 
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 @pytest.mark.parametrize("lower_bound", [True, False])
 @pytest.mark.parametrize("kappa", [0.0, (-0.4, -1.0)])
-def test_reset_and_lower_bound_match_reference(reset, lower_bound, kappa):
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reset_and_lower_bound_match_reference(reset, lower_bound, kappa, dtype):
     # Strong inputs overshoot the threshold, strong negative ones go below -V_th:
     # both choices change the result (checked below), so the comparison bites.
     rng = np.random.default_rng(21)
@@ -141,7 +150,7 @@ def test_reset_and_lower_bound_match_reference(reset, lower_bound, kappa):
     streams = random_streams(rng, 6, 8, 150, 30_000)
     neuron = dict(reset=reset, lower_bound=lower_bound)
     result = assert_matches_reference(
-        streams, weights, thresholds, 20e-3, 1e-3, kappa, **neuron
+        streams, weights, thresholds, 20e-3, 1e-3, kappa, dtype=dtype, **neuron
     )
     paper = simulate(
         streams, weights, thresholds, lateral_inhibition=kappa, sensor_size=(8, 1, 1)
@@ -150,7 +159,8 @@ def test_reset_and_lower_bound_match_reference(reset, lower_bound, kappa):
         assert not np.array_equal(result.v, paper.v)
 
 
-def test_ties_and_equal_times_match_reference():
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ties_and_equal_times_match_reference(dtype):
     rng = np.random.default_rng(7)
     weights, thresholds = random_network(rng, [6, 8, 3], discrete=True)
     # Few distinct times: many events share a time stamp; times in multiples of
@@ -159,7 +169,7 @@ def test_ties_and_equal_times_match_reference():
     for s in streams:
         s["t"] *= 250.0
     result = assert_matches_reference(
-        streams, weights, thresholds, 5e-3, 1e-3, (-0.5, -1.0)
+        streams, weights, thresholds, 5e-3, 1e-3, (-0.5, -1.0), dtype=dtype
     )
     assert result.inhibitions.sum() > 0
 
@@ -195,7 +205,7 @@ def test_early_stop_matches_reference_and_is_a_prefix():
     t_ref=st.sampled_from([0.0, 1e-3, 3e-3]),
     discrete=st.booleans(),
 )
-@pytest.mark.parametrize("dtype", [None, np.float32])
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_random_networks_match_reference(seed, sizes, kappa, t_ref, discrete, dtype):
     rng = np.random.default_rng(seed)
     weights, thresholds = random_network(rng, sizes, discrete=discrete)
