@@ -66,6 +66,12 @@ cdef Py_ssize_t _best_unfired(const Layer *L) noexcept nogil:
     return winner
 
 
+cdef inline real _layer_w_dyn(double dt, double t_ref) noexcept nogil:
+    """The dynamic weight ((t - t_out) / T_ref)^2 of neurons refractory since dt
+    ago, 1 after T_ref; computed in double and rounded once."""
+    return <real> ((dt / t_ref) * (dt / t_ref)) if dt < t_ref else 1.0
+
+
 cdef void _deliver(
     Layer *layers, Py_ssize_t n_layers, Py_ssize_t l, Py_ssize_t k, double t,
     Recorder *rec,
@@ -96,7 +102,7 @@ cdef void _deliver(
         # refractory, or in a WTA layer, where every spike sets every t_out (the
         # per-neuron loop was 80 % of a training epoch in the profile).
         if dt >= L.t_ref or L.kappa != 0.0:
-            w_dyn = <real> ((dt / L.t_ref) * (dt / L.t_ref)) if dt < L.t_ref else 1.0
+            w_dyn = _layer_w_dyn(dt, L.t_ref)
             at_threshold = spikeclf_integrate_offset_scaled(
                 v, w, L.offset, th, L.neg_th, n, decay, w_dyn)
         else:
@@ -104,7 +110,7 @@ cdef void _deliver(
                 v, w, L.offset, th, L.neg_th, L.t_out, n, decay, t, L.t_ref)
     elif L.pending >= 0:
         # The inhibition left by the last spike of this WTA layer, in the same pass.
-        w_dyn = <real> ((dt / L.t_ref) * (dt / L.t_ref)) if dt < L.t_ref else 1.0
+        w_dyn = _layer_w_dyn(dt, L.t_ref)
         at_threshold = spikeclf_inhibit_integrate(
             v, w, th, L.neg_th, n, L.pending, kappa, decay, w_dyn)
         L.pending = -1
@@ -114,7 +120,7 @@ cdef void _deliver(
     elif L.kappa != 0.0:
         # A WTA group: every spike makes every neuron refractory at once, so all
         # t_out[i] equal last_t_out and one w_dyn serves the whole layer.
-        w_dyn = <real> ((dt / L.t_ref) * (dt / L.t_ref))
+        w_dyn = _layer_w_dyn(dt, L.t_ref)
         at_threshold = spikeclf_integrate_scaled(v, w, th, L.neg_th, n, decay, w_dyn)
     else:
         at_threshold = spikeclf_integrate_each(

@@ -8,31 +8,15 @@ import pytest
 from conftest import DATA_FREE_CHECKS, quick
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
-from test_simulator import assert_matches_reference, random_network, random_streams
+from test_simulator import (
+    assert_matches_reference,
+    random_network,
+    random_streams,
+    reference_runs,
+)
 
 from spikeclf import SpikingCNNClassifier, SpikingMLPClassifier, load_digits_events
-from spikeclf._reference import simulate_reference
-from spikeclf.events import check_events
 from spikeclf.simulator import simulate
-
-
-def reference_runs(streams, weights, thresholds, tau, t_ref, kappa, dtype, **neuron):
-    """simulate_reference on every sample, times in microseconds."""
-    packed = check_events(streams, (weights[0].shape[0], 1, 1))
-    n_layers = len(weights)
-    return [
-        simulate_reference(
-            *packed.sample(i),
-            weights,
-            thresholds,
-            [tau * 1e6] * n_layers,
-            [t_ref * 1e6] * n_layers,
-            list(np.broadcast_to(kappa, n_layers)),
-            dtype=dtype,
-            **neuron,
-        )
-        for i in range(packed.n_samples)
-    ]
 
 
 def assert_float32_matches_reference(

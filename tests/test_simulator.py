@@ -41,6 +41,31 @@ def random_streams(rng, n_samples, n_channels, n_events, t_max, integer_times=Tr
     return streams
 
 
+def reference_runs(
+    streams, weights, thresholds, tau, t_ref, kappa, dtype=None, t_end=None, **neuron
+):
+    """simulate_reference on every sample, parameters in seconds as for simulate."""
+    packed = check_events(streams, (weights[0].shape[0], 1, 1))
+    n_layers = len(weights)
+    stops = [None] * packed.n_samples
+    if t_end is not None:
+        stops = np.broadcast_to(t_end, packed.n_samples).astype(float) * 1e6
+    return [
+        simulate_reference(
+            *packed.sample(i),
+            weights,
+            thresholds,
+            [tau * 1e6] * n_layers,
+            [t_ref * 1e6] * n_layers,
+            list(np.broadcast_to(kappa, n_layers)),
+            t_end=None if stops[i] is None else float(stops[i]),
+            dtype=dtype,
+            **neuron,
+        )
+        for i in range(packed.n_samples)
+    ]
+
+
 def assert_matches_reference(
     streams, weights, thresholds, tau, t_ref, kappa, t_end=None, dtype=None, **neuron
 ):
@@ -64,27 +89,11 @@ def assert_matches_reference(
         dtype=np.float64 if dtype is None else dtype,
         **neuron,
     )
-    packed = check_events(streams, sensor)
+    refs = reference_runs(
+        streams, weights, thresholds, tau, t_ref, kappa, dtype, t_end=t_end, **neuron
+    )
     n_layers = len(weights)
-    for i in range(packed.n_samples):
-        channel, t = packed.sample(i)
-        stop = (
-            None
-            if t_end is None
-            else float(np.broadcast_to(t_end, len(streams))[i]) * 1e6
-        )
-        ref = simulate_reference(
-            channel,
-            t,
-            weights,
-            thresholds,
-            [tau * 1e6] * n_layers,
-            [t_ref * 1e6] * n_layers,
-            list(np.broadcast_to(kappa, n_layers)),
-            t_end=stop,
-            dtype=dtype,
-            **neuron,
-        )
+    for i, ref in enumerate(refs):
         expected = ref["spikes"][-1]
         got = list(
             zip(
