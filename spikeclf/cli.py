@@ -130,6 +130,12 @@ def _build_parser():
         help="weight learning rate (default: 0.002 for the MLP, 5e-4 for the CNN)",
     )
     train.add_argument(
+        "--decay-epochs",
+        type=float,
+        help="learning rates and threshold regularization decay by "
+        "exp(-epoch / DECAY_EPOCHS) (default 35, the paper's)",
+    )
+    train.add_argument(
         "--alpha",
         type=float,
         nargs="+",
@@ -579,6 +585,8 @@ def _classifier(args, task):
         params["learning_rate"] = args.learning_rate
     if args.solver is not None:
         params["solver"] = args.solver
+    if args.decay_epochs is not None:
+        params["decay_epochs"] = args.decay_epochs
     return default_classifier(
         args.dataset,
         args.hidden,
