@@ -32,10 +32,10 @@ cdef void _activities_at(Layer *L, double t_end) noexcept nogil:
     cdef Py_ssize_t j, k
     for j in range(L.n_active_in):
         k = L.active_in[j]
-        L.x[k] = _decayed(L.x[k], L.x_t[k], t_end, L.tau)
+        L.x[k] = _decayed(L.x[k], L.x_t[k], t_end, L.activity_tau)
     for j in range(L.n_active_out):
         k = L.active_out[j]
-        L.a[k] = _decayed(L.a[k], L.a_t[k], t_end, L.tau)
+        L.a[k] = _decayed(L.a[k], L.a_t[k], t_end, L.activity_tau)
 
 
 cdef double _output_error(
@@ -272,6 +272,7 @@ def train_epoch(
     double reg_beta,
     Py_ssize_t reg_every,
     double sigma,
+    double activity_tau,
     double lr_w,
     double lr_th,
     bint adam,
@@ -298,6 +299,8 @@ def train_epoch(
     moments : for Adam, per layer [m_w, v_w, m_th, v_th] flattened in that order
         (4 arrays a layer); empty for SGD.
     tau, t_ref, kappa, rho, reg_lambda : (n_layers,) per layer; t in us.
+    activity_tau : time constant (us) of the activities of Eq. 4 that the
+        backward pass reads: tau for the paper's; inf for spike counts.
     cross_entropy : use the softmax cross-entropy output loss instead of the
         paper's max-normalized one.
     counters : [Adam steps so far, samples since the last weight regularization].
@@ -366,6 +369,7 @@ def train_epoch(
                 view = offsets[l]
                 layers[l].offset = &view[0]
                 layers[l].training = True
+                layers[l].activity_tau = activity_tau
                 view = th_min[l]
                 layers[l].th_min = &view[0]
                 layers[l].rho = rho[l]

@@ -59,6 +59,7 @@ TRAINING_CONSTRAINTS = {
     "threshold_reg": [Interval(Real, 0, None, closed="left")],
     "threshold_min": [Interval(Real, 0, 1, closed="both")],
     "sigma": [Interval(Real, 0, 1, closed="both")],
+    "activity_tau": [Interval(Real, 0, None, closed="right"), None],
     "output_loss": [StrOptions({"max_normalized", "cross_entropy"})],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "decay_epochs": [Interval(Real, 0, None, closed="neither"), None],
@@ -427,6 +428,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
                     reg_beta=self.weight_reg_beta,
                     reg_every=100,
                     sigma=self.sigma,
+                    activity_tau=self.activity_tau,
                     adam=(0.9, 0.999, 1e-8) if self.solver == "adam" else None,
                     output_loss=self.output_loss,
                 )

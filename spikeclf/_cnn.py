@@ -223,10 +223,12 @@ class ConvNetwork:
         sigma,
         adam,
         output_loss="max_normalized",
+        activity_tau=None,
     ):
         """One pass over ``order`` (batch size 1); parameters change in place.
 
-        ``rho`` and ``reg_lambda`` have one value per layer, spatial then dense.
+        ``rho`` and ``reg_lambda`` have one value per layer, spatial then dense;
+        ``activity_tau`` as in :meth:`Network.train_epoch`.
         """
         n_sp = len(self.kernels)
         if adam is not None and not self.moments:
@@ -276,6 +278,7 @@ class ConvNetwork:
                 reg_beta,
                 reg_every,
                 sigma,
+                self.tau if activity_tau is None else activity_tau,
                 lr_w,
                 lr_th,
                 adam,
@@ -338,6 +341,9 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         one threshold over all positions.
     threshold_min : float, default=0.2
     sigma : float, default=0.5
+    activity_tau : float, default=None
+        Time constant (s) of the training activities, as in
+        SpikingMLPClassifier; None: ``tau``.
     output_loss : {"max_normalized", "cross_entropy"}, default="max_normalized"
     max_iter : int, default=30
     decay_epochs : float, default=35.0
@@ -410,6 +416,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         threshold_reg=0.05,
         threshold_min=0.2,
         sigma=0.5,
+        activity_tau=None,
         output_loss="max_normalized",
         max_iter=30,
         decay_epochs=35.0,
@@ -440,6 +447,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.threshold_reg = threshold_reg
         self.threshold_min = threshold_min
         self.sigma = sigma
+        self.activity_tau = activity_tau
         self.output_loss = output_loss
         self.max_iter = max_iter
         self.decay_epochs = decay_epochs

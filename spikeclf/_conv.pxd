@@ -20,6 +20,7 @@ cdef struct Spatial:
     double *neg_th           # (c_out,) -th, the lower bound
     double *zeros            # (c_out,) zeros: the offsets outside training
     double tau, t_ref, kappa
+    double activity_tau      # time constant of the training activities of Eq. 4
     # threshold regularization, in training only (rho 0: none)
     double rho               # a spike raises its map's threshold by rho C_out,
                              # and lowers every map's by rho

@@ -234,7 +234,7 @@ cdef inline void _input_activity(
     if S.x_t[k] == -INFINITY:
         S.active_in[S.n_active_in] = <int32> k
         S.n_active_in += 1
-    _accumulate(&S.x[k], &S.x_t[k], t, S.tau)
+    _accumulate(&S.x[k], &S.x_t[k], t, S.activity_tau)
 
 
 cdef inline void _spatial_event(
@@ -254,7 +254,7 @@ cdef void _emit(Net *net, Py_ssize_t l, Py_ssize_t i, double t) noexcept nogil:
         if S.a_t[i] == -INFINITY:
             S.active_out[S.n_active_out] = <int32> i
             S.n_active_out += 1
-        _accumulate(&S.a[i], &S.a_t[i], t, S.tau)
+        _accumulate(&S.a[i], &S.a_t[i], t, S.activity_tau)
     if l + 1 < net.n_sp:
         c = i // S.n_pos
         rest = i - c * S.n_pos
@@ -304,6 +304,7 @@ cdef Net *_make_net(
         S.w = sp_w[l]
         S.th = sp_th[l]
         S.tau, S.t_ref, S.kappa = sp_tau[l], sp_t_ref[l], sp_kappa[l]
+        S.activity_tau = S.tau
         n_out = S.c_out * S.n_pos
         n_state = S.n_pos if S.kind == CONV else n_out
         S.neg_th = <double *> calloc(S.c_out, sizeof(double))

@@ -76,10 +76,10 @@ cdef void _spatial_activities_at(Spatial *S, double t_end) noexcept nogil:
     cdef Py_ssize_t j, k
     for j in range(S.n_active_in):
         k = S.active_in[j]
-        S.x[k] = _decayed(S.x[k], S.x_t[k], t_end, S.tau)
+        S.x[k] = _decayed(S.x[k], S.x_t[k], t_end, S.activity_tau)
     for j in range(S.n_active_out):
         k = S.active_out[j]
-        S.a[k] = _decayed(S.a[k], S.a_t[k], t_end, S.tau)
+        S.a[k] = _decayed(S.a[k], S.a_t[k], t_end, S.activity_tau)
 
 
 cdef double _g_bar(const Spatial *S) noexcept nogil:
@@ -322,6 +322,7 @@ def train_epoch(
     double reg_beta,
     Py_ssize_t reg_every,
     double sigma,
+    double activity_tau,
     double lr_w,
     double lr_th,
     bint adam,
@@ -358,7 +359,7 @@ def train_epoch(
     reg_lambda : the fully connected tail (at least the output layer), as in
         spikeclf._backward.train_epoch; sizes[0] is the number of outputs of the
         last spatial layer.
-    reg_beta, reg_every, sigma, lr_w, lr_th, adam, beta1, beta2, eps,
+    reg_beta, reg_every, sigma, activity_tau, lr_w, lr_th, adam, beta1, beta2, eps,
     cross_entropy, counters, loss, predicted, out_spikes, synops : as in
         spikeclf._backward.train_epoch; synops counts every layer.
 
@@ -451,6 +452,7 @@ def train_epoch(
     if status == 0:
         for l in range(n_sp):
             S = &net.sp[l]
+            S.activity_tau = activity_tau
             if S.kind == CONV and spatial_rho[l] > 0.0:
                 S.rho = spatial_rho[l]
                 S.offset = scratch[l].offset
@@ -458,6 +460,7 @@ def train_epoch(
         for l in range(n_dense):
             L = &net.dense[l]
             L.training = True
+            L.activity_tau = activity_tau
             view = th_min[l]
             L.th_min = &view[0]
             L.rho = rho[l]

@@ -91,7 +91,7 @@ cdef void _deliver(
         if L.x_t[k] == -INFINITY:
             L.active_in[L.n_active_in] = <int32> k
             L.n_active_in += 1
-        _accumulate(&L.x[k], &L.x_t[k], t, L.tau)
+        _accumulate(&L.x[k], &L.x_t[k], t, L.activity_tau)
     if t > L.t_last:
         decay = <real> exp((L.t_last - t) / L.tau)
         L.t_last = t
@@ -167,7 +167,7 @@ cdef void _deliver(
             if L.a_t[i] == -INFINITY:
                 L.active_out[L.n_active_out] = <int32> i
                 L.n_active_out += 1
-            _accumulate(&L.a[i], &L.a_t[i], t, L.tau)
+            _accumulate(&L.a[i], &L.a_t[i], t, L.activity_tau)
         if l + 1 < n_layers:
             _deliver(layers, n_layers, l + 1, i, t, rec)
         else:
@@ -253,6 +253,7 @@ cdef Layer *_make_layers(
         layers[l].w = weights[l]
         layers[l].th = thresholds[l]
         layers[l].tau = tau[l]
+        layers[l].activity_tau = tau[l]
         layers[l].t_ref = t_ref[l]
         layers[l].kappa = kappa[l]
         layers[l].v = <real *> spikeclf_aligned_zeros(sizes[l + 1] * sizeof(real))
@@ -535,9 +536,9 @@ cdef void _run_sample(
         inhibitions[sample, l] = L.inhibitions
         if L.x != NULL:
             for i in range(L.n_in):
-                x_end[sample, off_in + i] = _decayed(L.x[i], L.x_t[i], stop, L.tau)
+                x_end[sample, off_in + i] = _decayed(L.x[i], L.x_t[i], stop, L.activity_tau)
             for i in range(L.n_out):
-                a_end[sample, off_out + i] = _decayed(L.a[i], L.a_t[i], stop, L.tau)
+                a_end[sample, off_out + i] = _decayed(L.a[i], L.a_t[i], stop, L.activity_tau)
         off_in += L.n_in
         off_out += L.n_out
     L = &layers[n_layers - 1]

@@ -29,6 +29,7 @@ cdef struct Layer:
     uint8 *fired             # (n_out,) flags for the current event
     int64 synops, inhibitions
     # training only (NULL at inference): lazily decayed activities of Eq. 4
+    double activity_tau      # their time constant: tau (the paper's) unless set
     double *x                # (n_in,) input activity at x_t
     double *x_t              # (n_in,) its time; -inf while the input is silent
     double *a                # (n_out,) output activity at a_t

@@ -62,6 +62,13 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         below it, a neuron's weights rise instead (paper 2.3.2).
     sigma : float, default=0.5
         Expected efficacy of lateral inhibition in the transfer function (Eq. 6).
+    activity_tau : float, default=None
+        Time constant (s) of the low-pass filtered spike trains of Eq. 4 that
+        the backward pass reads at the end of a training window. None: the
+        membrane's ``tau``, the paper's choice, for which Eq. 5 holds exactly;
+        a longer one lets the spikes of the whole window into the gradient,
+        ``float("inf")`` makes them spike counts. docs/training.md has its
+        measured effect.
     output_loss : {"max_normalized", "cross_entropy"}, default="max_normalized"
         Loss on the output spike counts of a training window. "max_normalized"
         is the paper's Eq. 16: counts divided by their maximum against the
@@ -171,6 +178,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         threshold_reg=0.05,
         threshold_min=0.2,
         sigma=0.5,
+        activity_tau=None,
         output_loss="max_normalized",
         max_iter=30,
         decay_epochs=35.0,
@@ -201,6 +209,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.threshold_reg = threshold_reg
         self.threshold_min = threshold_min
         self.sigma = sigma
+        self.activity_tau = activity_tau
         self.output_loss = output_loss
         self.max_iter = max_iter
         self.decay_epochs = decay_epochs

@@ -89,12 +89,16 @@ def layer_arguments(n_layers, tau, refractory, kappa, rho, reg_lambda):
 
 
 def _solver_arguments(
-    result, counters, reg_beta, reg_every, sigma, lr_w, lr_th, adam, output_loss
+    result, counters, reg_beta, reg_every, sigma, activity_tau, lr_w, lr_th, adam,
+    output_loss,
 ):
-    """The arguments both training kernels end with: solver, loss and outputs."""
+    """The arguments both training kernels end with: solver, loss and outputs.
+
+    ``activity_tau`` in seconds (inf: spike counts)."""
     beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
     return (
-        reg_beta, reg_every, sigma, lr_w, lr_th, adam is not None, beta1, beta2, eps,
+        reg_beta, reg_every, sigma, activity_tau * 1e6, lr_w, lr_th, adam is not None,
+        beta1, beta2, eps,
         output_loss == "cross_entropy", counters, result.loss, result.predicted,
         result.output_spikes, result.synops,
     )  # fmt: skip
@@ -163,8 +167,13 @@ class Network:
         sigma,
         adam,
         output_loss="max_normalized",
+        activity_tau=None,
     ):
-        """One pass over ``order`` (batch size 1); parameters change in place."""
+        """One pass over ``order`` (batch size 1); parameters change in place.
+
+        ``activity_tau`` (s): time constant of the activities of Eq. 4 that the
+        backward pass reads; None: the membrane's ``tau``, the paper's.
+        """
         if self.reset != "subtract" or not self.lower_bound:
             raise ValueError(
                 "this network has NIR's LIF neurons (reset to 0, no lower bound), "
@@ -201,6 +210,7 @@ class Network:
                 reg_beta,
                 reg_every,
                 sigma,
+                self.tau if activity_tau is None else activity_tau,
                 lr_w,
                 lr_th,
                 adam,

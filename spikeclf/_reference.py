@@ -28,6 +28,7 @@ def simulate_reference(
     reset="subtract",
     lower_bound=True,
     dtype=np.float64,
+    activity_tau=None,
 ):
     """Run a feed-forward spiking network on one event stream, event by event.
 
@@ -69,6 +70,9 @@ def simulate_reference(
         decay factor and ``w_dyn`` are computed in float64 from the float64
         times and rounded to ``dtype`` once. float32 is for inference only
         (no `rho`).
+    activity_tau : float, optional
+        Time constant of the activities ``"x"`` and ``"a"`` (inf: spike
+        counts); default: each layer's `tau`.
 
     Returns
     -------
@@ -239,12 +243,12 @@ def simulate_reference(
         x = np.zeros(W[ly].shape[0])
         active_inputs = np.zeros(W[ly].shape[0], dtype=bool)
         for t_p, k in received[ly]:
-            x[k] += math.exp((t_p - t_end) / tau[ly])
+            x[k] += math.exp((t_p - t_end) / (activity_tau or tau[ly]))
             active_inputs[k] = True
         a = np.zeros(n_out[ly])
         counts = np.zeros(n_out[ly], dtype=np.int64)
         for t_q, i in spikes[ly]:
-            a[i] += math.exp((t_q - t_end) / tau[ly])
+            a[i] += math.exp((t_q - t_end) / (activity_tau or tau[ly]))
             counts[i] += 1
         out["spikes"].append(list(spikes[ly]))
         out["counts"].append(counts)
@@ -595,6 +599,7 @@ def train_step_reference(
     reg_beta=10.0,
     reg_samples=0,
     output_loss="max_normalized",
+    activity_tau=None,
 ):
     """One training step on one sample, written from the equations with dense arrays.
 
@@ -611,6 +616,8 @@ def train_step_reference(
     exponential weight regularization of ``reg_samples`` samples after the
     update, to the layers with ``reg_lambda > 0``. ``output_loss`` is
     ``"max_normalized"`` (Eq. 16) or ``"cross_entropy"`` (softmax of the counts).
+    ``activity_tau``: the time constant of the activities the backward pass
+    reads (None: ``tau``).
     """
     n_layers = len(weights)
     W = [np.array(w, dtype=np.float64) for w in weights]
@@ -630,6 +637,7 @@ def train_step_reference(
         rho=rho,
         th_min=th_min,
         offsets=offsets,
+        activity_tau=activity_tau,
     )
     th = res["thresholds"]
     b = res["offsets"]
@@ -762,6 +770,7 @@ def train_step_conv_reference(
     adam=None,
     output_loss="max_normalized",
     rho=None,
+    activity_tau=None,
 ):
     """One training step of a spiking CNN on one sample, from the equations.
 
@@ -777,7 +786,8 @@ def train_step_conv_reference(
     forward pass, whose offsets are folded into the kernels before the
     backward pass. ``adam`` as in
     :func:`train_step_reference`, its moments per layer in the layout of the
-    weights (None for pooling). Returns the updated ``layers`` (copies), the
+    weights (None for pooling); ``activity_tau`` as in
+    :func:`train_step_reference`. Returns the updated ``layers`` (copies), the
     ``loss``, the output ``counts`` and the ``deltas`` per layer (flat).
     """
     layers = [dict(spec) for spec in layers]
@@ -799,9 +809,9 @@ def train_step_conv_reference(
     x, active_in, a = [], [], []
     for ly, spec in enumerate(layers):
         n_in, n_out = int(np.prod(shapes_in[ly])), len(res["counts"][ly])
-        x.append(_activity(in_spikes[ly], n_in, t_end, spec["tau"]))
+        x.append(_activity(in_spikes[ly], n_in, t_end, activity_tau or spec["tau"]))
         active_in.append(_spiked(in_spikes[ly], n_in))
-        a.append(_activity(res["spikes"][ly], n_out, t_end, spec["tau"]))
+        a.append(_activity(res["spikes"][ly], n_out, t_end, activity_tau or spec["tau"]))
     counts = res["counts"][-1]
     err, loss = _output_error_reference(counts, target, output_loss)
     deltas = [np.zeros(len(c)) for c in res["counts"]]

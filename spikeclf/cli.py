@@ -194,6 +194,13 @@ def _build_parser():
         "epoch N)",
     )
     train.add_argument(
+        "--activity-tau",
+        type=float,
+        metavar="SECONDS",
+        help="time constant of the activities of Eq. 4 that training reads "
+        "(default: the membrane's tau, the paper's; inf: spike counts)",
+    )
+    train.add_argument(
         "--output-loss",
         choices=["max_normalized", "cross_entropy"],
         default="max_normalized",
@@ -587,6 +594,8 @@ def _classifier(args, task):
         params["solver"] = args.solver
     if args.decay_epochs is not None:
         params["decay_epochs"] = args.decay_epochs
+    if args.activity_tau is not None:
+        params["activity_tau"] = args.activity_tau
     return default_classifier(
         args.dataset,
         args.hidden,

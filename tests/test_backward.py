@@ -82,7 +82,7 @@ def _moments(weights):
 
 def _run_kernel(
     packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001),
-    cross_entropy=False,
+    cross_entropy=False, activity_tau=TAU,
 ):  # fmt: skip
     """train_epoch on one sample, updating in place; return its status and loss."""
     moments = [p for layer in _moments(W) for p in layer] if adam else []
@@ -99,7 +99,7 @@ def _run_kernel(
         np.array([target], np.int32), np.array([0], np.int64), sizes, W, th,
         [np.zeros(w.shape[1]) for w in W], th_min, moments, np.full(n, TAU),
         np.full(n, T_REF), np.asarray(kappa, float), np.asarray(rho, float),
-        np.asarray(reg, float), 10.0, 1, 0.5, *lr, adam, 0.9, 0.999, 1e-8,
+        np.asarray(reg, float), 10.0, 1, 0.5, activity_tau, *lr, adam, 0.9, 0.999, 1e-8,
         cross_entropy, np.zeros(2, np.int64), *out,
     )  # fmt: skip
     return status, out[0][0]
@@ -117,6 +117,28 @@ def _run_kernel(
 def test_one_training_step_matches_the_reference(
     seed, sizes, kappa, rho, adam, output_loss
 ):
+    _check_step_against_the_reference(seed, sizes, kappa, rho, adam, output_loss)
+
+
+@pytest.mark.parametrize("activity_tau", [3 * TAU, np.inf], ids=["3tau", "counts"])
+@pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
+@pytest.mark.parametrize(
+    "sizes, kappa",
+    [([12, 9, 4], [-0.4, -1.0]), ([12, 9, 7, 4], [-0.4, 0.0, -1.0])],
+    ids=["1-hidden", "2-hidden"],
+)
+@pytest.mark.parametrize("seed", range(2))
+def test_a_training_step_with_other_activity_time_constants(
+    seed, sizes, kappa, adam, activity_tau
+):
+    _check_step_against_the_reference(
+        seed, sizes, kappa, 0.01, adam, "cross_entropy", activity_tau
+    )
+
+
+def _check_step_against_the_reference(
+    seed, sizes, kappa, rho, adam, output_loss, activity_tau=None
+):
     rng = np.random.default_rng(seed)
     W = [
         rng.uniform(-0.3, 0.8, (m, n))
@@ -132,6 +154,7 @@ def test_one_training_step_matches_the_reference(
     status, loss = _run_kernel(
         packed, target, W_k, th_k, th_min, kappa, rhos, reg, adam,
         cross_entropy=output_loss == "cross_entropy",
+        activity_tau=activity_tau or TAU,
     )  # fmt: skip
     assert status == 0
     ref = train_step_reference(
@@ -155,6 +178,7 @@ def test_one_training_step_matches_the_reference(
         reg_lambda=reg,
         reg_samples=1,
         output_loss=output_loss,
+        activity_tau=activity_tau,
     )
     assert loss == pytest.approx(ref["loss"])
     # Adam divides by sqrt(v) + eps: a gradient that is zero but for rounding (the

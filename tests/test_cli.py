@@ -69,7 +69,8 @@ def test_unknown_command_fails(tmp_path):
 def test_train_on_the_built_in_digits(capsys, tmp_path):
     model = tmp_path / "model.joblib"
     args = ["train", "--epochs", "2", "--hidden", "30", "--alpha", "3", "2"]
-    assert main([*args, "--decay-epochs", "5", "--output", str(model)]) == 0
+    options = ["--decay-epochs", "5", "--activity-tau", "inf"]
+    assert main([*args, *options, "--output", str(model)]) == 0
     out = capsys.readouterr().out
     assert "MLPClassifier (30,), sgd, learning rate 0.002, alpha (3.0, 2.0)" in out
     accuracy = float(out.split("test accuracy ")[-1].split(",")[0])
@@ -78,7 +79,7 @@ def test_train_on_the_built_in_digits(capsys, tmp_path):
 
     clf = joblib.load(model)
     assert clf.n_iter_ == 2 and clf.coefs_[0].shape == (64, 30)
-    assert clf.decay_epochs == 5
+    assert clf.decay_epochs == 5 and clf.activity_tau == np.inf
 
 
 def test_resume_with_parameter_averaging(capsys, tmp_path):

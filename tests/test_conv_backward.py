@@ -95,7 +95,9 @@ def _packed(channels, t, input_shape):
     )
 
 
-def _step(net, channels, t, target, input_shape, *, adam, output_loss, rho):
+def _step(
+    net, channels, t, target, input_shape, *, adam, output_loss, rho, activity_tau=None
+):
     return net.train_epoch(
         _packed(channels, t, input_shape),
         np.array([t[-1]]),
@@ -110,6 +112,7 @@ def _step(net, channels, t, target, input_shape, *, adam, output_loss, rho):
         sigma=0.5,
         adam=(0.9, 0.999, 1e-8) if adam else None,
         output_loss=output_loss,
+        activity_tau=activity_tau,
     )
 
 
@@ -119,6 +122,22 @@ def _step(net, channels, t, target, input_shape, *, adam, output_loss, rho):
 @pytest.mark.parametrize("deep", [False, True])
 @pytest.mark.parametrize("conv_rho", [0.0, 0.002])
 def test_one_step_equals_the_reference(seed, adam, output_loss, deep, conv_rho):
+    _check_step_against_the_reference(seed, adam, output_loss, deep, conv_rho)
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize("deep", [False, True])
+@pytest.mark.parametrize("activity_tau", [3 * TAU * 1e-6, np.inf])
+def test_one_step_with_other_activity_time_constants(seed, adam, deep, activity_tau):
+    _check_step_against_the_reference(
+        seed, adam, "cross_entropy", deep, 0.002, activity_tau
+    )
+
+
+def _check_step_against_the_reference(
+    seed, adam, output_loss, deep, conv_rho, activity_tau=None
+):
     rng = np.random.default_rng(seed)
     kappa_conv = [-0.4, 0.0][seed % 2]
     if deep:
@@ -142,12 +161,14 @@ def test_one_step_equals_the_reference(seed, adam, output_loss, deep, conv_rho):
     ref = train_step_conv_reference(
         channels, t, target, input_shape, layers, th_min, t_end=t[-1],
         lr_w=0.01, lr_th=0.005, output_loss=output_loss, rho=rho,
+        activity_tau=None if activity_tau is None else activity_tau * 1e6,
         adam={"step": 1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
               "moments": moments} if adam else None,
     )  # fmt: skip
     net = _network(layers, input_shape, th_min)
     result = _step(net, channels, t, target, input_shape, adam=adam,
-                   output_loss=output_loss, rho=rho)  # fmt: skip
+                   output_loss=output_loss, rho=rho,
+                   activity_tau=activity_tau)  # fmt: skip
 
     np.testing.assert_allclose(result.loss, [ref["loss"]], rtol=1e-12)
     # atol 1e-6 of a step: Adam's first step, lr g / (|g| + eps), magnifies the

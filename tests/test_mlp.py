@@ -60,6 +60,17 @@ def test_fit_returns_self_and_fitted_attributes(small):
     assert len(clf.train_scores_) == 3 and len(clf.epoch_stats_) == 3
 
 
+def test_activity_time_constant_defaults_to_tau_and_changes_training(small):
+    X, y = small
+    default = quick().fit(X, y)
+    same = quick(activity_tau=default.tau).fit(X, y)
+    counts = quick(activity_tau=np.inf).fit(X, y)
+    for a, b in zip(default.coefs_, same.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(default.coefs_[0], counts.coefs_[0])
+    assert np.all(np.isfinite(counts.coefs_[0]))
+
+
 def test_not_fitted_error(small):
     with pytest.raises(NotFittedError):
         quick().predict(small[0])
@@ -258,6 +269,7 @@ def test_unknown_labels_and_other_sensor(small):
         ({"hidden_layer_sizes": (0,)}, "positive"),
         ({"average": -1}, "average"),
         ({"average_learning_rate": 0.0}, "average_learning_rate"),
+        ({"activity_tau": 0.0}, "activity_tau"),
     ],
 )
 def test_bad_parameters(small, params, match):
