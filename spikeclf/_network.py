@@ -89,7 +89,15 @@ def layer_arguments(n_layers, tau, refractory, kappa, rho, reg_lambda):
 
 
 def _solver_arguments(
-    result, counters, reg_beta, reg_every, sigma, activity_tau, lr_w, lr_th, adam,
+    result,
+    counters,
+    reg_beta,
+    reg_every,
+    sigma,
+    activity_tau,
+    lr_w,
+    lr_th,
+    adam,
     output_loss,
 ):
     """The arguments both training kernels end with: solver, loss and outputs.

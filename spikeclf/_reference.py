@@ -809,9 +809,10 @@ def train_step_conv_reference(
     x, active_in, a = [], [], []
     for ly, spec in enumerate(layers):
         n_in, n_out = int(np.prod(shapes_in[ly])), len(res["counts"][ly])
-        x.append(_activity(in_spikes[ly], n_in, t_end, activity_tau or spec["tau"]))
+        tau_a = activity_tau or spec["tau"]
+        x.append(_activity(in_spikes[ly], n_in, t_end, tau_a))
         active_in.append(_spiked(in_spikes[ly], n_in))
-        a.append(_activity(res["spikes"][ly], n_out, t_end, activity_tau or spec["tau"]))
+        a.append(_activity(res["spikes"][ly], n_out, t_end, tau_a))
     counts = res["counts"][-1]
     err, loss = _output_error_reference(counts, target, output_loss)
     deltas = [np.zeros(len(c)) for c in res["counts"]]
