@@ -87,6 +87,17 @@ def test_training_changes_every_layer(digits):
         assert not np.allclose(w0, w1)
 
 
+def test_activity_time_constant_reaches_every_layer(digits, fitted):
+    X_train, _, y_train, _ = digits
+    same = SpikingCNNClassifier(
+        "4c3-p2-20", max_iter=2, random_state=0, activity_tau=fitted.tau
+    ).fit(X_train, y_train)
+    counts = clone(same).set_params(activity_tau=np.inf).fit(X_train, y_train)
+    for a, b, c in zip(fitted.coefs_, same.coefs_, counts.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+
 def test_pickle_round_trip_predicts_the_same(fitted, digits, tmp_path):
     _, X_test, _, _ = digits
     joblib.dump(fitted, tmp_path / "cnn.joblib")
