@@ -516,7 +516,7 @@ cdef void _run_sample(
 ) noexcept nogil:
     cdef Recorder rec
     cdef Py_ssize_t e, l, i, off_in = 0, off_out = 0
-    cdef double stop = t_end[sample]
+    cdef double stop = t_end[sample], tau_a
     cdef Layer *L
     _reset(layers, n_layers)
     rec.counts = &counts[sample, 0]
@@ -535,10 +535,11 @@ cdef void _run_sample(
         synops[sample, l] = L.synops
         inhibitions[sample, l] = L.inhibitions
         if L.x != NULL:
+            tau_a = L.activity_tau
             for i in range(L.n_in):
-                x_end[sample, off_in + i] = _decayed(L.x[i], L.x_t[i], stop, L.activity_tau)
+                x_end[sample, off_in + i] = _decayed(L.x[i], L.x_t[i], stop, tau_a)
             for i in range(L.n_out):
-                a_end[sample, off_out + i] = _decayed(L.a[i], L.a_t[i], stop, L.activity_tau)
+                a_end[sample, off_out + i] = _decayed(L.a[i], L.a_t[i], stop, tau_a)
         off_in += L.n_in
         off_out += L.n_out
     L = &layers[n_layers - 1]

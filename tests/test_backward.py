@@ -82,7 +82,7 @@ def _moments(weights):
 
 def _run_kernel(
     packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001),
-    cross_entropy=False, activity_tau=TAU,
+    cross_entropy=False, activity_tau=None,
 ):  # fmt: skip
     """train_epoch on one sample, updating in place; return its status and loss."""
     moments = [p for layer in _moments(W) for p in layer] if adam else []
@@ -99,7 +99,8 @@ def _run_kernel(
         np.array([target], np.int32), np.array([0], np.int64), sizes, W, th,
         [np.zeros(w.shape[1]) for w in W], th_min, moments, np.full(n, TAU),
         np.full(n, T_REF), np.asarray(kappa, float), np.asarray(rho, float),
-        np.asarray(reg, float), 10.0, 1, 0.5, activity_tau, *lr, adam, 0.9, 0.999, 1e-8,
+        np.asarray(reg, float), 10.0, 1, 0.5, activity_tau or TAU, *lr, adam, 0.9,
+        0.999, 1e-8,
         cross_entropy, np.zeros(2, np.int64), *out,
     )  # fmt: skip
     return status, out[0][0]
@@ -154,7 +155,7 @@ def _check_step_against_the_reference(
     status, loss = _run_kernel(
         packed, target, W_k, th_k, th_min, kappa, rhos, reg, adam,
         cross_entropy=output_loss == "cross_entropy",
-        activity_tau=activity_tau or TAU,
+        activity_tau=activity_tau,
     )  # fmt: skip
     assert status == 0
     ref = train_step_reference(
