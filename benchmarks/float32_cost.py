@@ -28,7 +28,9 @@ def main():
     )
     parser.add_argument("--data-home", default=None)
     parser.add_argument(
-        "--test-duration", type=float, default=1.0,
+        "--test-duration",
+        type=float,
+        default=1.0,
         help="seconds of events per test image (image data sets)",
     )
     parser.add_argument("--rounds", type=int, default=2)

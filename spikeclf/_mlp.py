@@ -116,7 +116,9 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         ``predict``, ``predict_proba`` and ``score`` (and for the validation
         scores of ``fit``); training is always float64. "float32" simulates
         faster, with rounding that can change a few predictions
-        (docs/performance.md).
+        (docs/performance.md). Either way the simulation runs with potentials
+        in units of the thresholds (``threshold_units`` of
+        :func:`spikeclf.simulator.simulate`).
 
     Attributes
     ----------
@@ -239,7 +241,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
 
     # -------------------------------------------------------------- helpers
     def _inference_options(self):
-        return {"dtype": self.inference_dtype}
+        return {"dtype": self.inference_dtype, "threshold_units": True}
 
     def _initialize(self, packed, classes):
         if len(classes) < 2:

@@ -228,7 +228,14 @@ class Network:
         return result.visited(order, status)
 
     def simulate(
-        self, packed, *, t_end=None, n_jobs=None, record_spikes=False, dtype=np.float64
+        self,
+        packed,
+        *,
+        t_end=None,
+        n_jobs=None,
+        record_spikes=False,
+        dtype=np.float64,
+        threshold_units=False,
     ):
         """Inference: output counts and potentials of every sample, simulated in
         ``dtype`` (see :func:`spikeclf.simulator.simulate`)."""
@@ -245,4 +252,5 @@ class Network:
             n_jobs=n_jobs,
             record_spikes=record_spikes,
             dtype=dtype,
+            threshold_units=threshold_units,
         )

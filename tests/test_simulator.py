@@ -351,3 +351,47 @@ def test_aligned_copies_only_what_is_not_on_a_cache_line():
     as_float32 = aligned(misaligned[::2], np.float32)
     assert as_float32.dtype == np.float32 and as_float32.ctypes.data % 64 == 0
     np.testing.assert_array_equal(as_float32, np.arange(0.0, 100.0, 2.0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kappa", [0.0, (-0.4, -1.0)])
+def test_threshold_units_simulate_the_same_network(kappa, dtype):
+    # Per-neuron thresholds: threshold_units divides the weights by them, and
+    # the kernel then takes its one-threshold loops (bit for bit the reference
+    # on the divided network), and gives the potentials back in volts.
+    rng = np.random.default_rng(17)
+    weights, thresholds = random_network(rng, [12, 9, 4])
+    streams = random_streams(rng, 6, 12, 150, 40_000)
+    kw = dict(lateral_inhibition=kappa, sensor_size=(12, 1, 1), record_spikes=True)
+    if dtype is not None:
+        kw["dtype"] = dtype
+    units = simulate(streams, weights, thresholds, threshold_units=True, **kw)
+    in_units = [w / th for w, th in zip(weights, thresholds, strict=True)]
+    ones = [np.ones_like(th) for th in thresholds]
+    expected = assert_matches_reference(
+        streams, in_units, ones, 20e-3, 1e-3, kappa, dtype=dtype
+    )
+    assert expected.counts.sum() > 0
+    np.testing.assert_array_equal(units.counts, expected.counts)
+    for got, want in zip(units.spike_times, expected.spike_times, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(units.v, expected.v * thresholds[-1])
+    if dtype is None:
+        exact = simulate(streams, weights, thresholds, **kw)
+        np.testing.assert_array_equal(units.counts, exact.counts)
+        np.testing.assert_allclose(units.v, exact.v, rtol=1e-9, atol=1e-12)
+
+
+def test_decay_factors_off_the_table_match_reference():
+    # Gaps between events of whole microseconds below the table's length are
+    # looked up, the others (long gaps, fractions of a microsecond) computed:
+    # both kinds in every sample.
+    rng = np.random.default_rng(29)
+    weights, thresholds = random_network(rng, [10, 8, 3])
+    streams = random_streams(rng, 5, 10, 60, 200_000)
+    for s in streams[:2]:
+        s["t"] += rng.uniform(0, 1, len(s)).round(3)
+        s.sort(order="t")
+    gaps = np.concatenate([np.diff(s["t"]) for s in streams])
+    assert (gaps > 1024).any() and ((gaps < 1024) & (gaps % 1 == 0) & (gaps > 0)).any()
+    assert_matches_reference(streams, weights, thresholds, 20e-3, 1e-3, (-0.4, -1.0))
