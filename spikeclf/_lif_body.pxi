@@ -129,8 +129,8 @@ cdef inline real _layer_w_dyn(double dt, double t_ref) noexcept nogil:
 cdef inline double _decay_factor(const Layer *L, double dt) noexcept nogil:
     """exp(-dt / tau); from the layer's table when dt is a whole number of
     microseconds in it (event times usually are), which is the same number:
-    the table holds exp(-k / tau), computed alike. The profile put exp at 7 %
-    of an inference."""
+    the table holds exp(-k / tau), computed alike. exp was 3-4 % of an
+    inference in the profile."""
     if dt < DECAY_TABLE and dt == <double> <int> dt:
         return L.decay[<int> dt]
     return exp(-dt / L.tau)
