@@ -8,9 +8,11 @@
  *   SPIKECLF_BOUNDS       the declaration of lo0, or nothing.
  * A layer's potentials in units of their thresholds (weights divided by them:
  * every threshold 1) take the _uniform loops, which read two streams (v, w)
- * where the others read four; the profile of a 784-800-10 network found the
- * loops bound by those loads. Both give the same results, bit for bit, when
- * the thresholds are equal. No include guard: on purpose. */
+ * where the others read four (11-16 % faster inference, docs/performance.md).
+ * th0 and lo0 are variables, not literal constants: GCC left the loops scalar
+ * when they compared with (SPIKECLF_REAL)1. Both versions give the same
+ * results, bit for bit, when the thresholds are equal. No include guard: on
+ * purpose. */
 
 /* v[i] = max(v[i] * decay + w[i], -th[i]) for every neuron i, given
  * neg_th = -th. Returns the number of neurons at threshold. Counting adds

@@ -18,6 +18,7 @@ from spikeclf import (
     FrameANNClassifier,
     PoissonEncoder,
     SpikingMLPClassifier,
+    check_events,
     make_events,
 )
 from spikeclf.dvs import SaccadeEmulator
@@ -128,6 +129,21 @@ def test_predict_proba_is_a_distribution_even_without_output_spikes(small):
     assert proba.shape == (3, 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert np.all(np.isfinite(proba))
+
+
+def test_prediction_simulates_in_threshold_units(small):
+    # predict divides the weights by the thresholds (the faster loops of the
+    # kernel): the same network, told apart from the exact simulation only by
+    # the rounding of the potentials.
+    X, y = small
+    clf = quick().fit(X, y)
+    network = clf._prediction_network
+    packed = check_events(X, clf.sensor_size_)
+    units = network.simulate(packed, threshold_units=True)
+    exact = network.simulate(packed)
+    np.testing.assert_array_equal(clf._simulate(X).v, units.v)
+    np.testing.assert_allclose(units.v, exact.v, rtol=1e-9, atol=1e-12)
+    assert not np.array_equal(units.v, exact.v)
 
 
 def test_read_only_input(small):
