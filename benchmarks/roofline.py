@@ -20,7 +20,7 @@ import numpy as np
 from spikeclf import PoissonEncoder, check_events, load_mnist
 from spikeclf._alignment import aligned
 from spikeclf._lif import accumulate_rows
-from spikeclf.simulator import simulate
+from spikeclf.simulator import in_threshold_units, simulate
 
 
 def best_of(repeat, fn):
@@ -32,21 +32,14 @@ def best_of(repeat, fn):
     return min(times)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-home", default=None, help="folder with MNIST (else random digits)"
-    )
-    parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
-
+def workload(data_home, n_samples):
+    """The benchmark's events and network: (packed, source, weights, thresholds)."""
     rng = np.random.default_rng(0)
     try:
-        images = load_mnist(args.data_home, download=False)[2][: args.samples]
+        images = load_mnist(data_home, download=False)[2][:n_samples]
         source = "MNIST test digits"
     except (FileNotFoundError, ValueError):
-        images = (rng.random((args.samples, 28, 28)) < 0.2) * 255
+        images = (rng.random((n_samples, 28, 28)) < 0.2) * 255
         source = "random images (MNIST not found)"
     packed = check_events(
         PoissonEncoder(rate=5000, duration=1.0, random_state=0).fit_transform(images),
@@ -58,26 +51,43 @@ def main():
         bound = np.sqrt(3 / m)
         weights.append(rng.uniform(-bound, bound, size=(m, n)))
         thresholds.append(a * bound * rng.uniform(0.8, 1.2, size=n))
+    return packed, source, weights, thresholds
 
+
+def simulate_workload(packed, weights, thresholds, dtype=np.float64):
+    return simulate(
+        packed,
+        weights,
+        thresholds,
+        tau=20e-3,
+        refractory=1e-3,
+        lateral_inhibition=(-0.4, -1.0),
+        t_end=1.0,
+        n_jobs=1,
+        dtype=dtype,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-home", default=None, help="folder with MNIST (else random digits)"
+    )
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    packed, source, weights, thresholds = workload(args.data_home, args.samples)
     # In threshold units and cast once here, as simulate(threshold_units=True)
     # does once per predict: not timed.
-    units = [w / th for w, th in zip(weights, thresholds, strict=True)]
-    ones = [np.ones(len(th)) for th in thresholds]
+    units, ones = in_threshold_units(weights, thresholds)
     units32 = [w.astype(np.float32) for w in units]
     ones32 = [th.astype(np.float32) for th in ones]
 
     def run(dtype=np.float64, network=None):
         single = dtype == np.float32
-        return simulate(
-            packed,
-            *(network or ((units32, ones32) if single else (units, ones))),
-            tau=20e-3,
-            refractory=1e-3,
-            lateral_inhibition=(-0.4, -1.0),
-            t_end=1.0,
-            n_jobs=1,
-            dtype=dtype,
-        )
+        network = network or ((units32, ones32) if single else (units, ones))
+        return simulate_workload(packed, *network, dtype)
 
     result = run()
     synops = result.synops.sum()
@@ -100,7 +110,7 @@ def main():
     )
     roof64, roof32 = len(rows) * 800 / t64, len(rows) * 800 / t32
     rate, rate32 = synops / t_sim, synops32 / t_sim32
-    n = len(images)
+    n = packed.n_samples
     print(f"input: {source}, {n} samples, {len(rows) / n:.0f} events each, 1 thread")
     print(f"roofline, gathered float64 rows: {roof64 / 1e9:.2f} G additions/s")
     print(f"roofline, gathered float32 rows: {roof32 / 1e9:.2f} G additions/s")

@@ -201,8 +201,7 @@ def simulate(
     if threshold_units:
         weights, thresholds = _check_network(weights, thresholds, packed)
         volts_per_unit = thresholds[-1]
-        weights = [w / th for w, th in zip(weights, thresholds, strict=True)]
-        thresholds = [np.ones_like(th) for th in thresholds]
+        weights, thresholds = in_threshold_units(weights, thresholds)
     weights, thresholds = _check_network(weights, thresholds, packed, dtype)
     n_layers = len(weights)
     tau_us = _per_layer(tau, n_layers, "tau", low=0, closed=False) * 1e6
@@ -255,6 +254,15 @@ def simulate(
             a=np.split(a_end, np.cumsum(sizes[1:])[:-1], axis=1),
         )
     return result
+
+
+def in_threshold_units(weights, thresholds):
+    """The same network with potentials in units of each neuron's threshold:
+    every layer's weights divided by its thresholds, every threshold 1 (float64).
+    What ``simulate(..., threshold_units=True)`` simulates."""
+    weights = [np.asarray(w, np.float64) / np.asarray(th, np.float64) for w, th in
+               zip(weights, thresholds, strict=True)]  # fmt: skip
+    return weights, [np.ones(w.shape[1]) for w in weights]
 
 
 def _kernel(dtype):
