@@ -583,6 +583,7 @@ def _classifier(args, task):
                     f"{args.output} holds a {type(classifier).__name__}, not a "
                     "spikeclf spiking classifier"
                 )
+            _check_resumed(classifier, args)
             print(f"resuming {args.output} after epoch {classifier.n_iter_}")
             return classifier.set_params(
                 verbose=args.verbose, n_jobs=args.n_jobs, **_averaging(args)
@@ -609,6 +610,51 @@ def _classifier(args, task):
         weight_reg=args.weight_reg,
         n_jobs=args.n_jobs,
     )
+
+
+def _check_resumed(classifier, args):
+    """Refuse a --resume whose options disagree with the run saved in --output.
+
+    The saved classifier is what continues, so a differing option would be
+    ignored, and a differing --seed would permute the pixels and draw the events
+    of another run: the saved work would go on with the wrong data.
+    """
+    given = {
+        "random_state": ("--seed", args.seed),
+        "hidden_layer_sizes": ("--hidden", args.hidden and tuple(args.hidden)),
+        "layers": ("--cnn", args.cnn),
+        "alpha": ("--alpha", tuple(args.alpha)),
+        "output_loss": ("--output-loss", args.output_loss),
+        "weight_reg": ("--weight-reg", args.weight_reg),
+        "solver": ("--solver", args.solver),
+        "learning_rate": ("--learning-rate", args.learning_rate),
+        "decay_epochs": ("--decay-epochs", args.decay_epochs),
+        "activity_tau": ("--activity-tau", args.activity_tau),
+    }
+    saved = classifier.get_params()
+    # None on either side cannot disagree: an option not given, one the saved
+    # classifier does not have (a CNN's hidden sizes) or left at its default.
+    differ = [
+        f"{flag} {_shown(value)} (saved: {_shown(saved[name])})"
+        for name, (flag, value) in given.items()
+        if value is not None
+        and saved.get(name) is not None
+        and _shown(value) != _shown(saved[name])
+    ]
+    if differ:
+        raise ValueError(
+            f"--resume continues {args.output} with the options it was started with, "
+            f"but {', '.join(differ)}: give its own (only --epochs, --eval-every, "
+            "--average, --average-learning-rate, --train-duration, --test-duration, "
+            "--window, --n-jobs and -v may change)"
+        )
+
+
+def _shown(value):
+    """An option's value as the command line writes it (3 and 3.0 alike)."""
+    if isinstance(value, (tuple, list)):
+        return " ".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _averaging(args):

@@ -126,3 +126,26 @@ def test_train_without_mnist_says_where_to_put_it(tmp_path, capsys, monkeypatch)
     err = capsys.readouterr().err
     assert err.startswith("spikeclf train: error: MNIST files not found")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_resume_refuses_options_that_would_change_the_run(capsys, tmp_path):
+    import joblib
+
+    model = tmp_path / "mlp.joblib"
+    args = ["train", "--hidden", "30", "--output", str(model), "--epochs"]
+    assert main([*args, "2", "--seed", "1", "--output-loss", "cross_entropy"]) == 0
+    saved = joblib.load(model).coefs_[0]
+    capsys.readouterr()
+    # Another seed would permute and draw the events of another run.
+    assert main([*args, "3", "--resume", "--output-loss", "cross_entropy"]) == 1
+    err = capsys.readouterr().err
+    assert "--seed 0 (saved: 1)" in err and "--output-loss" not in err
+    assert main([*args, "3", "--resume", "--seed", "1", "--learning-rate", "0.01"]) == 1
+    err = capsys.readouterr().err
+    assert "--output-loss max_normalized (saved: cross_entropy)" in err
+    assert "--learning-rate 0.01 (saved: 0.002)" in err
+    np.testing.assert_array_equal(joblib.load(model).coefs_[0], saved)
+    # What may change between the two commands does.
+    resumed = [*args, "3", "--resume", "--seed", "1", "--output-loss", "cross_entropy"]
+    assert main([*resumed, "--train-duration", "0.1", "--learning-rate", "0.002"]) == 0
+    assert joblib.load(model).n_iter_ == 3
