@@ -290,7 +290,13 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         start = self._averaging_start()
         if start is None or self.n_iter_ <= start:
             return
-        if getattr(self, "averaged_network_", None) is None:
+        if (
+            getattr(self, "averaged_network_", None) is None
+            or self.n_iter_ - self.n_averaged_ != start + 1
+        ):
+            # A mean begun after another epoch (``average`` changed since, as a
+            # resumed run may) would not be the mean of the epochs after
+            # ``average``: it starts anew with this epoch.
             self.averaged_network_ = prediction_copy(self.network_)
             self.n_averaged_ = 1
             return

@@ -86,7 +86,9 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         stochastic weight averaging does; training goes on from the last
         parameters. From that epoch on the schedule holds: learning rates and
         regularization keep their values of epoch ``average``. False: predict
-        with the last parameters.
+        with the last parameters. Set on a fitted model (``warm_start``,
+        ``partial_fit``), the mean begins with the next epoch after
+        ``average``; one begun after another epoch is discarded.
     average_learning_rate : float, default=None
         Weight learning rate while averaging (the threshold learning rate
         scaled alike); None keeps the held schedule's.

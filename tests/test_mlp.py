@@ -203,6 +203,24 @@ def test_average_is_the_mean_of_the_epochs_after_the_first_n(small, solver):
     assert clf.averaged_network_.moments == []  # no optimizer state to carry
 
 
+def test_a_mean_begun_after_another_epoch_starts_anew(small):
+    X, y = small
+    clf = quick(max_iter=1, average=1)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    assert clf.n_averaged_ == 2  # epochs 2 and 3
+    # Averaging from epoch 3 on (a run resumed with another --average): the
+    # mean of epochs 2 and 3 is not one of the epochs after the third.
+    clf.set_params(average=3).partial_fit(X, y)
+    assert clf.n_averaged_ == 1
+    for mean, last in zip(
+        clf.averaged_network_.parameters(), clf.network_.parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(mean, last)
+    clf.partial_fit(X, y)  # the same start: the mean goes on
+    assert clf.n_averaged_ == 2
+
+
 def test_averaging_holds_the_schedule(small):
     clf = quick(average=2, decay_epochs=1.0, threshold_learning_rate=0.004)
     rates = []
