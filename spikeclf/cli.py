@@ -588,15 +588,6 @@ def _classifier(args, task):
             return classifier.set_params(
                 verbose=args.verbose, n_jobs=args.n_jobs, **_averaging(args)
             )
-    params = _averaging(args)
-    if args.learning_rate is not None:
-        params["learning_rate"] = args.learning_rate
-    if args.solver is not None:
-        params["solver"] = args.solver
-    if args.decay_epochs is not None:
-        params["decay_epochs"] = args.decay_epochs
-    if args.activity_tau is not None:
-        params["activity_tau"] = args.activity_tau
     return default_classifier(
         args.dataset,
         args.hidden,
@@ -604,12 +595,25 @@ def _classifier(args, task):
         args.verbose,
         layers=args.cnn,
         sensor_size=getattr(task, "sensor_size", None),
-        **params,
-        alpha=tuple(args.alpha),
-        output_loss=args.output_loss,
-        weight_reg=args.weight_reg,
         n_jobs=args.n_jobs,
+        **_averaging(args),
+        **_training_options(args),
     )
+
+
+def _training_options(args):
+    """The classifier parameters the command's training options give (named as
+    the parameters; the ones not given left out, for the defaults)."""
+    options = {
+        "alpha": tuple(args.alpha),
+        "output_loss": args.output_loss,
+        "weight_reg": args.weight_reg,
+        "solver": args.solver,
+        "learning_rate": args.learning_rate,
+        "decay_epochs": args.decay_epochs,
+        "activity_tau": args.activity_tau,
+    }
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _check_resumed(classifier, args):
@@ -620,23 +624,23 @@ def _check_resumed(classifier, args):
     of another run: the saved work would go on with the wrong data.
     """
     given = {
-        "random_state": ("--seed", args.seed),
-        "hidden_layer_sizes": ("--hidden", args.hidden and tuple(args.hidden)),
-        "layers": ("--cnn", args.cnn),
-        "alpha": ("--alpha", tuple(args.alpha)),
-        "output_loss": ("--output-loss", args.output_loss),
-        "weight_reg": ("--weight-reg", args.weight_reg),
-        "solver": ("--solver", args.solver),
-        "learning_rate": ("--learning-rate", args.learning_rate),
-        "decay_epochs": ("--decay-epochs", args.decay_epochs),
-        "activity_tau": ("--activity-tau", args.activity_tau),
+        "random_state": args.seed,
+        "hidden_layer_sizes": args.hidden and tuple(args.hidden),
+        "layers": args.cnn,
+        **_training_options(args),
+    }
+    flags = {
+        "random_state": "--seed",
+        "hidden_layer_sizes": "--hidden",
+        "layers": "--cnn",
     }
     saved = classifier.get_params()
     # None on either side cannot disagree: an option not given, one the saved
     # classifier does not have (a CNN's hidden sizes) or left at its default.
     differ = [
-        f"{flag} {_shown(value)} (saved: {_shown(saved[name])})"
-        for name, (flag, value) in given.items()
+        f"{flags.get(name, '--' + name.replace('_', '-'))} {_shown(value)} "
+        f"(saved: {_shown(saved[name])})"
+        for name, value in given.items()
         if value is not None
         and saved.get(name) is not None
         and _shown(value) != _shown(saved[name])
