@@ -35,6 +35,7 @@ _TRAINING_STATE = (
     "network_",
     "averaged_network_",
     "n_averaged_",
+    "_mean_state",
     "n_iter_",
     "t_",
     "loss_curve_",
@@ -65,6 +66,7 @@ TRAINING_CONSTRAINTS = {
     "decay_epochs": [Interval(Real, 0, None, closed="neither"), None],
     "average": ["boolean", Interval(Integral, 0, None, closed="left")],
     "average_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+    "average_every": [Interval(Integral, 1, None, closed="left"), None],
     "shuffle": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "early_stopping": ["boolean"],
@@ -179,6 +181,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         self.network_ = network
         self.averaged_network_ = None
         self.n_averaged_ = 0
+        self._mean_state = None
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -285,26 +288,43 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             )
         return lr_w, lr_th, decay
 
-    def _update_average(self):
-        """Fold the parameters of the epoch just trained into their running mean."""
+    def _averaging_this_epoch(self):
+        """Whether the epoch about to be trained adds to the parameter mean."""
         start = self._averaging_start()
-        if start is None or self.n_iter_ <= start:
-            return
+        return start is not None and self.n_iter_ >= start
+
+    def _fold_into_mean(self):
+        """Fold the current parameters into their running mean.
+
+        The mean is of the snapshots of the epochs after ``average``, every
+        ``average_every`` samples and at each epoch's end; ``_mean_state`` holds
+        (average, average_every, epoch of the last snapshot) to tell whether the
+        current mean is that one.
+        """
+        epoch = self.n_iter_ + 1  # the epoch being trained
+        start, every = self._averaging_start(), self.average_every
+        state = getattr(self, "_mean_state", None)
         if (
             getattr(self, "averaged_network_", None) is None
-            or self.n_iter_ - self.n_averaged_ != start + 1
+            or state is None
+            or state[:2] != (start, every)
+            or state[2] not in (epoch - 1, epoch)
         ):
-            # A mean begun after another epoch (``average`` changed since, as a
-            # resumed run may) would not be the mean of the epochs after
-            # ``average``: it starts anew with this epoch.
+            # A mean begun after another epoch, of snapshots at another interval
+            # or with epochs missing (``average`` or ``average_every`` changed
+            # since, as a resumed run may) is not the mean asked for: it starts
+            # anew with this snapshot.
             self.averaged_network_ = prediction_copy(self.network_)
             self.n_averaged_ = 1
-            return
-        self.n_averaged_ += 1
-        for mean, value in zip(
-            self.averaged_network_.parameters(), self.network_.parameters(), strict=True
-        ):
-            mean += (value - mean) / self.n_averaged_
+        else:
+            self.n_averaged_ += 1
+            for mean, value in zip(
+                self.averaged_network_.parameters(),
+                self.network_.parameters(),
+                strict=True,
+            ):
+                mean += (value - mean) / self.n_averaged_
+        self._mean_state = (start, every, epoch)
 
     def _simulate(self, X):
         check_is_fitted(self)
@@ -414,19 +434,26 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             if self.shuffle
             else np.arange(packed.n_samples)
         )
-        blocks = range(0, len(order), _BLOCK)
+        averaging = self._averaging_this_epoch()
+        every = self.average_every if averaging else None
+        # Kernel calls end every _BLOCK samples and at every snapshot.
+        starts = np.arange(0, len(order), _BLOCK)
+        if every is not None:
+            starts = np.union1d(starts, np.arange(0, len(order), every))
+        ends = [*starts[1:], len(order)]
+        progress = None
         if self.verbose >= 2:
             from tqdm.auto import tqdm
 
-            blocks = tqdm(blocks, desc=f"epoch {self.n_iter_ + 1}", unit_scale=_BLOCK)
+            progress = tqdm(total=len(order), desc=f"epoch {self.n_iter_ + 1}")
         results = []
-        for b in blocks:
+        for b, e in zip(starts, ends, strict=True):
             results.append(
                 self.network_.train_epoch(
                     packed,
                     t_end,
                     targets,
-                    order[b : b + _BLOCK],
+                    order[b:e],
                     lr_w=lr_w,
                     lr_th=lr_th,
                     rho=rho,
@@ -439,10 +466,17 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
                     output_loss=self.output_loss,
                 )
             )
+            if progress is not None:
+                progress.update(e - b)
+            if every is not None and e % every == 0 and e < len(order):
+                self._fold_into_mean()
+        if progress is not None:
+            progress.close()
+        if averaging:
+            self._fold_into_mean()  # every epoch ends with a snapshot
         loss = np.concatenate([r.loss for r in results])
         predicted = np.concatenate([r.predicted for r in results])
         self.n_iter_ += 1
-        self._update_average()
         self.t_ += len(order)
         self.loss_curve_.append(float(loss.mean()))
         self.train_scores_.append(float(np.mean(predicted == targets[order])))
@@ -508,7 +542,12 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         # its default.
         defaults = type(self)().get_params(deep=False)
         if "network_" in state:
-            defaults.update(averaged_network_=None, n_averaged_=0)
+            defaults.update(averaged_network_=None, n_averaged_=0, _mean_state=None)
+            if state.get("averaged_network_") is not None:
+                # Written before average_every: a mean of the epochs after
+                # n_iter_ - n_averaged_, the last one n_iter_.
+                n_iter = state["n_iter_"]
+                defaults["_mean_state"] = (n_iter - state["n_averaged_"], None, n_iter)
         super().__setstate__({**defaults, **state})
 
     def __sklearn_tags__(self):

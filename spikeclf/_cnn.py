@@ -350,6 +350,11 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     average : bool or int, default=False
         Parameter averaging over epochs, as in SpikingMLPClassifier.
     average_learning_rate : float, default=None
+    average_every : int, default=None
+        As in SpikingMLPClassifier. Under Adam at batch size 1 the CNN's last
+        parameters swing by points from one epoch to the next; a mean of
+        snapshots every 2,000 samples took the best model from 97.18 to
+        97.53 % in one epoch (docs/cnn.md).
     shuffle : bool, default=True
     validation_fraction : float, default=0.0
     early_stopping : bool, default=False
@@ -422,6 +427,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         decay_epochs=35.0,
         average=False,
         average_learning_rate=None,
+        average_every=None,
         shuffle=True,
         validation_fraction=0.0,
         early_stopping=False,
@@ -453,6 +459,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.decay_epochs = decay_epochs
         self.average = average
         self.average_learning_rate = average_learning_rate
+        self.average_every = average_every
         self.shuffle = shuffle
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping

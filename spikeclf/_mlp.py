@@ -82,7 +82,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         per epoch; None for no decay.
     average : bool or int, default=False
         Predict with the mean of the parameters (weights and thresholds) at the
-        end of every epoch after the first ``average`` (True: every epoch), as
+        end of every epoch after the first ``average`` (True: every epoch;
+        more often with ``average_every``), as
         stochastic weight averaging does; training goes on from the last
         parameters. From that epoch on the schedule holds: learning rates and
         regularization keep their values of epoch ``average``. False: predict
@@ -92,6 +93,12 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
     average_learning_rate : float, default=None
         Weight learning rate while averaging (the threshold learning rate
         scaled alike); None keeps the held schedule's.
+    average_every : int, default=None
+        While averaging, also fold the parameters into the mean after every
+        ``average_every`` training samples of an epoch; None: at the epoch's
+        end only. Snapshots within the epoch average out more of the noise of
+        batch-size-1 steps (docs/cnn.md). Changed on a fitted model, the mean
+        begins anew.
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     validation_fraction : float, default=0.0
@@ -144,7 +151,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
     validation_scores_ : list of float
         Validation accuracy per epoch (empty without validation).
     n_averaged_ : int
-        Epochs in the parameter mean (0 without ``average``).
+        Snapshots in the parameter mean: epochs, more with ``average_every``
+        (0 without ``average``).
     epoch_stats_ : list of dict
         Per epoch: output spikes and synaptic operations per sample, seconds.
     synops_per_sample_ : float
@@ -188,6 +196,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         decay_epochs=35.0,
         average=False,
         average_learning_rate=None,
+        average_every=None,
         shuffle=True,
         validation_fraction=0.0,
         early_stopping=False,
@@ -219,6 +228,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.decay_epochs = decay_epochs
         self.average = average
         self.average_learning_rate = average_learning_rate
+        self.average_every = average_every
         self.shuffle = shuffle
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping

@@ -194,6 +194,13 @@ def _build_parser():
         "epoch N)",
     )
     train.add_argument(
+        "--average-every",
+        type=int,
+        metavar="SAMPLES",
+        help="while averaging, also add the parameters to the mean after every "
+        "SAMPLES training samples (default: at each epoch's end only)",
+    )
+    train.add_argument(
         "--activity-tau",
         type=float,
         metavar="SECONDS",
@@ -649,8 +656,8 @@ def _check_resumed(classifier, args):
         raise ValueError(
             f"--resume continues {args.output} with the options it was started with, "
             f"but {', '.join(differ)}: give its own (only --epochs, --eval-every, "
-            "--average, --average-learning-rate, --train-duration, --test-duration, "
-            "--window, --n-jobs and -v may change)"
+            "--average, --average-learning-rate, --average-every, --train-duration, "
+            "--test-duration, --window, --n-jobs and -v may change)"
         )
 
 
@@ -662,13 +669,13 @@ def _shown(value):
 
 
 def _averaging(args):
-    """--average and --average-learning-rate, when given."""
-    params = {}
-    if args.average is not None:
-        params["average"] = args.average
-    if args.average_learning_rate is not None:
-        params["average_learning_rate"] = args.average_learning_rate
-    return params
+    """--average, --average-learning-rate and --average-every, when given."""
+    params = {
+        "average": args.average,
+        "average_learning_rate": args.average_learning_rate,
+        "average_every": args.average_every,
+    }
+    return {name: value for name, value in params.items() if value is not None}
 
 
 def _datasets(args):

@@ -96,6 +96,12 @@ def test_resume_with_parameter_averaging(capsys, tmp_path):
     assert (clf.n_iter_, clf.average, clf.n_averaged_) == (4, 2, 2)
     assert clf.average_learning_rate == 0.001
     assert not np.array_equal(clf.coefs_[0], clf.network_.weights[0])
+    # Snapshots every 500 samples as well: a new mean, of more than one an epoch.
+    assert main([*args, "--epochs", "5", "--resume", "--average-every", "500"]) == 0
+    clf = joblib.load(model)
+    per_epoch = clf.t_ // clf.n_iter_
+    assert clf.average_every == 500
+    assert clf.n_averaged_ == -(-per_epoch // 500) > 1
 
 
 def test_train_a_cnn_with_elastic_distortion(capsys, tmp_path):

@@ -221,6 +221,48 @@ def test_a_mean_begun_after_another_epoch_starts_anew(small):
     assert clf.n_averaged_ == 2
 
 
+def test_average_every_folds_snapshots_within_the_epoch(small, monkeypatch):
+    X, y = small  # 300 samples: snapshots after 128 and 256, and at the end
+    # Kernel calls of 100 samples: snapshots fall inside them.
+    monkeypatch.setattr("spikeclf._base._BLOCK", 100)
+    common = {"max_iter": 1, "shuffle": False, "decay_epochs": None}
+    clf = quick(**common, average=True, average_every=128, sensor_size=(8, 8, 1))
+    clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    assert clf.n_averaged_ == 3
+    # The same steps taken 128 samples at a time, a snapshot after each call.
+    twin = quick(**common, sensor_size=(8, 8, 1))
+    snapshots = []
+    for start in (0, 128, 256):
+        twin.partial_fit(X[start : start + 128], y[start : start + 128], [0, 1, 2, 3])
+        snapshots.append([a.copy() for a in twin.network_.parameters()])
+    for got, last, *taken in zip(
+        clf.averaged_network_.parameters(),
+        clf.network_.parameters(),
+        *snapshots,
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, np.mean(taken, axis=0), rtol=1e-12, atol=1e-15)
+        # (to rounding: the kernel calls end at other samples)
+        np.testing.assert_allclose(last, taken[-1], rtol=1e-12, atol=1e-15)
+    clf.partial_fit(X, y)
+    assert clf.n_averaged_ == 6
+    # Snapshots at another interval are another mean: it begins anew.
+    clf.set_params(average_every=None).partial_fit(X, y)
+    assert clf.n_averaged_ == 1
+
+
+def test_a_mean_saved_before_average_every_existed_goes_on(small):
+    X, y = small
+    clf = quick(max_iter=3, average=1).fit(X, y)
+    state = clf.__getstate__()
+    del state["average_every"], state["_mean_state"]
+    old = SpikingMLPClassifier.__new__(SpikingMLPClassifier)
+    old.__setstate__(state)
+    assert old.n_averaged_ == 2
+    old.partial_fit(X, y)
+    assert old.n_averaged_ == 3
+
+
 def test_averaging_holds_the_schedule(small):
     clf = quick(average=2, decay_epochs=1.0, threshold_learning_rate=0.004)
     rates = []
