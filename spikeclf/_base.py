@@ -279,7 +279,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             if self.threshold_learning_rate is None
             else self.threshold_learning_rate
         ) * decay
-        if start is not None and self.n_iter_ >= start and self.average_learning_rate:
+        if self._averaging_this_epoch() and self.average_learning_rate:
             lr_w = self.average_learning_rate
             lr_th = (
                 0.1 * lr_w
@@ -303,12 +303,10 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         """
         epoch = self.n_iter_ + 1  # the epoch being trained
         start, every = self._averaging_start(), self.average_every
-        state = getattr(self, "_mean_state", None)
+        going_on = ((start, every, epoch - 1), (start, every, epoch))
         if (
             getattr(self, "averaged_network_", None) is None
-            or state is None
-            or state[:2] != (start, every)
-            or state[2] not in (epoch - 1, epoch)
+            or getattr(self, "_mean_state", None) not in going_on
         ):
             # A mean begun after another epoch, of snapshots at another interval
             # or with epochs missing (``average`` or ``average_every`` changed

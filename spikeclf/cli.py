@@ -611,16 +611,15 @@ def _classifier(args, task):
 def _training_options(args):
     """The classifier parameters the command's training options give (named as
     the parameters; the ones not given left out, for the defaults)."""
-    options = {
-        "alpha": tuple(args.alpha),
-        "output_loss": args.output_loss,
-        "weight_reg": args.weight_reg,
-        "solver": args.solver,
-        "learning_rate": args.learning_rate,
-        "decay_epochs": args.decay_epochs,
-        "activity_tau": args.activity_tau,
-    }
-    return {name: value for name, value in options.items() if value is not None}
+    return _given(
+        alpha=tuple(args.alpha),
+        output_loss=args.output_loss,
+        weight_reg=args.weight_reg,
+        solver=args.solver,
+        learning_rate=args.learning_rate,
+        decay_epochs=args.decay_epochs,
+        activity_tau=args.activity_tau,
+    )
 
 
 def _check_resumed(classifier, args):
@@ -670,12 +669,16 @@ def _shown(value):
 
 def _averaging(args):
     """--average, --average-learning-rate and --average-every, when given."""
-    params = {
-        "average": args.average,
-        "average_learning_rate": args.average_learning_rate,
-        "average_every": args.average_every,
-    }
-    return {name: value for name, value in params.items() if value is not None}
+    return _given(
+        average=args.average,
+        average_learning_rate=args.average_learning_rate,
+        average_every=args.average_every,
+    )
+
+
+def _given(**options):
+    """The options given on the command line: those not None."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _datasets(args):
