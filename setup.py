@@ -29,7 +29,7 @@ directives = {
 }
 
 # Kernels that simulate samples in parallel threads (cython.parallel.prange).
-OPENMP = {"_conv", "_lif", "_lif32"}
+OPENMP = {"_conv", "_lif", "_lif32", "_train"}
 
 extensions = [
     Extension(

@@ -11,6 +11,7 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -75,9 +76,36 @@ TRAINING_CONSTRAINTS = {
     "sensor_size": [tuple, list, None],
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
-    "n_jobs": [Integral, None],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    # 0 threads has no meaning: joblib's convention, -1 all cores.
+    "n_jobs": [
+        Interval(Integral, None, -1, closed="right"),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
     "verbose": ["verbose"],
 }
+
+
+def _kernel_calls(n_samples, batch_size, average_every):
+    """Where an epoch's kernel calls start, and after which samples a snapshot
+    joins the parameter mean (``average_every``; None: none within the epoch).
+
+    Calls end every _BLOCK samples and at every snapshot, always between two
+    batches: a snapshot due inside a batch is taken at the batch's end.
+    """
+
+    def at_batch_ends(positions):
+        return np.unique(-(-np.asarray(positions, np.int64) // batch_size) * batch_size)
+
+    block = -(-_BLOCK // batch_size) * batch_size
+    starts = np.arange(0, n_samples, block)
+    snapshots = set()
+    if average_every is not None:
+        due = at_batch_ends(np.arange(average_every, n_samples, average_every))
+        snapshots = {int(e) for e in due if e < n_samples}
+        starts = np.union1d(starts, sorted(snapshots))
+    return starts, snapshots
 
 
 class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
@@ -433,11 +461,9 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             else np.arange(packed.n_samples)
         )
         averaging = self._averaging_this_epoch()
-        every = self.average_every if averaging else None
-        # Kernel calls end every _BLOCK samples and at every snapshot.
-        starts = np.arange(0, len(order), _BLOCK)
-        if every is not None:
-            starts = np.union1d(starts, np.arange(0, len(order), every))
+        starts, snapshots = _kernel_calls(
+            len(order), self.batch_size, self.average_every if averaging else None
+        )
         ends = [*starts[1:], len(order)]
         progress = None
         if self.verbose >= 2:
@@ -462,11 +488,13 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
                     activity_tau=self.activity_tau,
                     adam=(0.9, 0.999, 1e-8) if self.solver == "adam" else None,
                     output_loss=self.output_loss,
+                    batch_size=self.batch_size,
+                    n_threads=effective_n_jobs(self.n_jobs),
                 )
             )
             if progress is not None:
                 progress.update(e - b)
-            if every is not None and e % every == 0 and e < len(order):
+            if e in snapshots:
                 self._fold_into_mean()
         if progress is not None:
             progress.close()

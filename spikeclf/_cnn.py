@@ -11,12 +11,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
 from ._conv import KINDS
-from ._conv_backward import train_epoch
 from ._network import (
-    EpochResult,
-    _solver_arguments,
+    Solver,
     initial_thresholds,
-    layer_arguments,
+    layer_constants,
+    run_training,
+    training_constants,
     zero_moments,
 )
 from .convolution import simulate_conv
@@ -207,85 +207,43 @@ class ConvNetwork:
             n_jobs=n_jobs,
         )
 
-    def train_epoch(
-        self,
-        packed,
-        t_end_us,
-        targets,
-        order,
-        *,
-        lr_w,
-        lr_th,
-        rho,
-        reg_lambda,
-        reg_beta,
-        reg_every,
-        sigma,
-        adam,
-        output_loss="max_normalized",
-        activity_tau=None,
-    ):
-        """One pass over ``order`` (batch size 1); parameters change in place.
+    def train_epoch(self, packed, t_end_us, targets, order, **settings):
+        """One pass over ``order``; parameters change in place.
 
-        ``rho`` and ``reg_lambda`` have one value per layer, spatial then dense;
-        ``activity_tau`` as in :meth:`Network.train_epoch`.
+        ``settings`` are the fields of :class:`spikeclf._network.Solver`;
+        ``rho`` and ``reg_lambda`` have one value per layer, spatial then dense.
         """
-        n_sp = len(self.kernels)
-        if adam is not None and not self.moments:
+        solver = Solver(**settings)
+        if solver.adam is not None and not self.moments:
             self.moments = [
                 zero_moments(self.kernels, self.spatial_thresholds),
                 zero_moments(self.weights, self.thresholds),
             ]
-        result = EpochResult.empty(packed.n_samples)
-        rho = np.asarray(rho, float)
-        reg_lambda = np.asarray(reg_lambda, float)
-        status = train_epoch(
-            packed.channel,
-            packed.t,
-            packed.indptr,
-            t_end_us,
-            np.ascontiguousarray(targets, dtype=np.int32),
-            np.ascontiguousarray(order, dtype=np.int64),
-            self.spatial,
-            self.kernels,
-            self.spatial_thresholds,
-            self.spatial_th_min,
-            self.moments[0] if adam is not None else [],
-            *layer_arguments(
-                n_sp,
-                self.tau,
-                self.refractory,
-                self.spatial_kappa,
-                rho[:n_sp],
-                reg_lambda[:n_sp],
-            ),
-            np.array(self.sizes, dtype=np.int64),
-            self.weights,
-            self.thresholds,
-            self.th_min,
-            self.moments[1] if adam is not None else [],
-            *layer_arguments(
-                len(self.weights),
-                self.tau,
-                self.refractory,
-                self.kappa,
-                rho[n_sp:],
-                reg_lambda[n_sp:],
-            ),
-            *_solver_arguments(
-                result,
-                self.counters,
-                reg_beta,
-                reg_every,
-                sigma,
-                self.tau if activity_tau is None else activity_tau,
-                lr_w,
-                lr_th,
-                adam,
-                output_loss,
-            ),
+        return run_training(self, packed, t_end_us, targets, order, solver)
+
+    def kernel_layers(self, solver):
+        """The arrays and constants of every layer as the training kernel reads them."""
+        adam = solver.adam is not None
+        spatial = layer_constants(
+            len(self.kernels), self.tau, self.refractory, self.spatial_kappa
         )
-        return result.visited(order, status)
+        return {
+            "spatial": self.spatial,
+            "spatial_kind": [int(row[0]) for row in self.spatial],
+            "spatial_c_out": [int(row[4]) for row in self.spatial],
+            "kernels": self.kernels,
+            "spatial_thresholds": self.spatial_thresholds,
+            "spatial_th_min": self.spatial_th_min,
+            "spatial_moments": self.moments[0] if adam else [],
+            **{f"spatial_{name}": value for name, value in spatial.items()},
+            "sizes": np.array(self.sizes, dtype=np.int64),
+            "weights": self.weights,
+            "thresholds": self.thresholds,
+            "th_min": self.th_min,
+            "moments": self.moments[1] if adam else [],
+            **layer_constants(len(self.weights), self.tau, self.refractory, self.kappa),
+            **training_constants(self, solver),
+        }
 
 
 class SpikingCNNClassifier(BaseSpikingClassifier):
@@ -296,7 +254,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     one threshold per feature map), 2x2 pooling layers of spiking neurons with
     weights 1 and threshold 0.8 (refractory, not trained), then fully
     connected layers, all of leaky integrate-and-fire neurons with the
-    dynamic-weight refractory period. Trained with batch size 1 by
+    dynamic-weight refractory period. Trained (by default with batch size 1) by
     backpropagating through the low-pass filtered spike activities, the error
     normalized per neuron (docs/cnn.md). Same interface and behaviour as
     :class:`SpikingMLPClassifier`; every event stream is a ``(width, height,
@@ -327,7 +285,10 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     pool_threshold : float, default=0.8
         Threshold of the pooling neurons (weights 1).
     solver : {"adam", "sgd"}, default="adam"
-        Optimizer, batch size 1; the paper trained its CNN with Adam.
+        Optimizer; the paper trained its CNN with Adam.
+    batch_size : int, default=1
+        Samples per optimizer step, simulated in parallel threads
+        (``n_jobs``), as in :class:`SpikingMLPClassifier`.
     learning_rate : float, default=5e-4
     threshold_learning_rate : float, default=None
         None means 0.1 * learning_rate.
@@ -365,7 +326,8 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     warm_start : bool, default=False
     random_state : int, RandomState instance or None, default=None
     n_jobs : int, default=None
-        Threads for prediction.
+        Threads for training (the samples of a batch, so only with
+        ``batch_size`` > 1) and prediction; None means 1, -1 all cores.
     verbose : int, default=0
 
     Attributes
@@ -414,6 +376,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         alpha=(3.0, 1.5),
         pool_threshold=0.8,
         solver="adam",
+        batch_size=1,
         learning_rate=5e-4,
         threshold_learning_rate=None,
         weight_reg=0.002,
@@ -446,6 +409,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.alpha = alpha
         self.pool_threshold = pool_threshold
         self.solver = solver
+        self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.threshold_learning_rate = threshold_learning_rate
         self.weight_reg = weight_reg

@@ -15,7 +15,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
 
     The method of Lee, Delbruck and Pfeiffer (2016): event-driven leaky
     integrate-and-fire neurons with a dynamic-weight refractory period and
-    winner-take-all lateral inhibition, trained with batch size 1 by
+    winner-take-all lateral inhibition, trained (by default with batch size 1) by
     backpropagating through the low-pass filtered spike activities, with
     error normalization, exponential weight regularization and threshold
     regularization. Defaults are the paper's Table 1 values for PI-MNIST, except
@@ -43,7 +43,15 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         output layer): its first value for every hidden layer, its last for
         the output layer.
     solver : {"sgd", "adam"}, default="sgd"
-        Optimizer, batch size 1.
+        Optimizer.
+    batch_size : int, default=1
+        Samples per optimizer step. 1 is the paper's method. The samples of a
+        batch are simulated in parallel threads (``n_jobs``) on the parameters
+        of the batch's start, and their gradients are summed: the learning
+        rate stays a per-sample rate, so an epoch moves SGD's parameters about
+        as far at any batch size, while Adam makes one step per batch
+        (docs/training.md, "Batches"). The result depends on ``batch_size``
+        and ``random_state``, not on ``n_jobs``.
     learning_rate : float, default=0.002
         Weight learning rate eta_w of Eq. 13.
     threshold_learning_rate : float, default=None
@@ -117,7 +125,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, the shuffling and the validation split.
     n_jobs : int, default=None
-        Threads for prediction (training is sequential, batch size 1).
+        Threads for training (the samples of a batch, so only with
+        ``batch_size`` > 1) and prediction; None means 1, -1 all cores.
     verbose : int, default=0
         1 prints a line per epoch, 2 adds a progress bar within epochs.
     inference_dtype : {"float64", "float32"}, default="float64"
@@ -183,6 +192,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         refractory=1e-3,
         alpha=(3.0, 1.5),
         solver="sgd",
+        batch_size=1,
         learning_rate=0.002,
         threshold_learning_rate=None,
         weight_reg=0.002,
@@ -215,6 +225,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.refractory = refractory
         self.alpha = alpha
         self.solver = solver
+        self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.threshold_learning_rate = threshold_learning_rate
         self.weight_reg = weight_reg

@@ -3,7 +3,7 @@
 A thin holder between the estimators and the kernels: it initializes the
 parameters (Eq. 10), keeps what training needs between epochs (threshold lower
 bounds, Adam moments, step counters) and hands the arrays to
-``spikeclf._backward.train_epoch`` and ``spikeclf.simulator.simulate``.
+``spikeclf._train.train_epoch`` and ``spikeclf.simulator.simulate``.
 """
 
 import copy
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._backward import train_epoch
+from ._train import train_epoch
 from .simulator import simulate
 
 
@@ -78,38 +78,80 @@ def zero_moments(weights, thresholds):
     ]
 
 
-def layer_arguments(n_layers, tau, refractory, kappa, rho, reg_lambda):
-    """The per-layer constants the training kernels take after a group's arrays:
-    tau and T_ref in microseconds, kappa, rho and lambda."""
-    return (
-        np.full(n_layers, tau * 1e6), np.full(n_layers, refractory * 1e6),
-        np.asarray(kappa, float), np.ascontiguousarray(rho, float),
-        np.ascontiguousarray(reg_lambda, float),
-    )  # fmt: skip
+@dataclass(frozen=True)
+class Solver:
+    """The settings of one training pass, as ``spikeclf._train.train_epoch``
+    reads them.
+
+    ``rho`` and ``reg_lambda`` have one value per layer (spatial layers first,
+    then the fully connected ones); ``adam`` is (beta1, beta2, eps), or None
+    for SGD; ``activity_tau`` is in seconds (None: the membrane's tau; inf:
+    spike counts). A batch of ``batch_size`` samples is simulated in
+    ``n_threads`` threads and makes one optimizer step on the sum of its
+    gradients; the result does not depend on ``n_threads``.
+    """
+
+    lr_w: float
+    lr_th: float
+    rho: tuple
+    reg_lambda: tuple
+    reg_beta: float
+    reg_every: int
+    sigma: float
+    adam: tuple = None
+    output_loss: str = "max_normalized"
+    activity_tau: float = None
+    batch_size: int = 1
+    n_threads: int = 1
 
 
-def _solver_arguments(
-    result,
-    counters,
-    reg_beta,
-    reg_every,
-    sigma,
-    activity_tau,
-    lr_w,
-    lr_th,
-    adam,
-    output_loss,
-):
-    """The arguments both training kernels end with: solver, loss and outputs.
+def run_training(network, packed, t_end_us, targets, order, solver):
+    """One pass of ``network`` over ``order`` with ``solver``; parameters change
+    in place. Returns the :class:`EpochResult` of the visited samples."""
+    result = EpochResult.empty(packed.n_samples)
+    status = train_epoch(
+        packed,
+        t_end_us,
+        np.ascontiguousarray(targets, dtype=np.int32),
+        np.ascontiguousarray(order, dtype=np.int64),
+        network,
+        solver,
+        result,
+    )
+    return result.visited(order, status)
 
-    ``activity_tau`` in seconds (inf: spike counts)."""
-    beta1, beta2, eps = adam if adam is not None else (0.9, 0.999, 1e-8)
-    return (
-        reg_beta, reg_every, sigma, activity_tau * 1e6, lr_w, lr_th, adam is not None,
-        beta1, beta2, eps,
-        output_loss == "cross_entropy", counters, result.loss, result.predicted,
-        result.output_spikes, result.synops,
-    )  # fmt: skip
+
+def layer_constants(n_layers, tau, refractory, kappa):
+    """tau and T_ref in microseconds and kappa, one value per layer, for the kernels."""
+    return {
+        "tau": np.full(n_layers, tau * 1e6),
+        "t_ref": np.full(n_layers, refractory * 1e6),
+        "kappa": np.ascontiguousarray(kappa, float),
+    }
+
+
+def training_constants(network, solver):
+    """The per-layer settings of a pass as the training kernel reads them."""
+    activity_tau = network.tau if solver.activity_tau is None else solver.activity_tau
+    return {
+        "rho": np.ascontiguousarray(solver.rho, float),
+        "reg_lambda": np.ascontiguousarray(solver.reg_lambda, float),
+        "activity_tau": activity_tau * 1e6,
+    }
+
+
+NO_SPATIAL_LAYERS = {
+    "spatial": np.zeros((0, 6), dtype=np.int64),
+    "spatial_kind": [],
+    "spatial_c_out": [],
+    "kernels": [],
+    "spatial_thresholds": [],
+    "spatial_th_min": [],
+    "spatial_moments": [],
+    "spatial_tau": np.zeros(0),
+    "spatial_t_ref": np.zeros(0),
+    "spatial_kappa": np.zeros(0),
+}
 
 
 @dataclass
@@ -159,28 +201,11 @@ class Network:
         """The trained arrays, weights then thresholds."""
         return [*self.weights, *self.thresholds]
 
-    def train_epoch(
-        self,
-        packed,
-        t_end_us,
-        targets,
-        order,
-        *,
-        lr_w,
-        lr_th,
-        rho,
-        reg_lambda,
-        reg_beta,
-        reg_every,
-        sigma,
-        adam,
-        output_loss="max_normalized",
-        activity_tau=None,
-    ):
-        """One pass over ``order`` (batch size 1); parameters change in place.
+    def train_epoch(self, packed, t_end_us, targets, order, **settings):
+        """One pass over ``order``; parameters change in place.
 
-        ``activity_tau`` (s): time constant of the activities of Eq. 4 that the
-        backward pass reads; None: the membrane's ``tau``, the paper's.
+        ``settings`` are the fields of :class:`Solver` (batch size 1 and one
+        thread unless given).
         """
         if self.reset != "subtract" or not self.lower_bound:
             raise ValueError(
@@ -188,44 +213,24 @@ class Network:
                 "which spikeclf simulates but cannot train; training needs the "
                 "paper's neuron"
             )
-        if adam is not None and not self.moments:
+        solver = Solver(**settings)
+        if solver.adam is not None and not self.moments:
             self.moments = zero_moments(self.weights, self.thresholds)
-        result = EpochResult.empty(packed.n_samples)
-        status = train_epoch(
-            packed.channel,
-            packed.t,
-            packed.indptr,
-            t_end_us,
-            np.ascontiguousarray(targets, dtype=np.int32),
-            np.ascontiguousarray(order, dtype=np.int64),
-            np.array(self.sizes, dtype=np.int64),
-            self.weights,
-            self.thresholds,
-            [np.zeros(w.shape[1]) for w in self.weights],
-            self.th_min,
-            self.moments if adam is not None else [],
-            *layer_arguments(
-                len(self.weights),
-                self.tau,
-                self.refractory,
-                self.kappa,
-                rho,
-                reg_lambda,
-            ),
-            *_solver_arguments(
-                result,
-                self.counters,
-                reg_beta,
-                reg_every,
-                sigma,
-                self.tau if activity_tau is None else activity_tau,
-                lr_w,
-                lr_th,
-                adam,
-                output_loss,
-            ),
-        )
-        return result.visited(order, status)
+        return run_training(self, packed, t_end_us, targets, order, solver)
+
+    def kernel_layers(self, solver):
+        """The arrays and constants of every layer as the training kernel reads
+        them: no spatial layer, then the fully connected ones."""
+        return {
+            **NO_SPATIAL_LAYERS,
+            "sizes": np.array(self.sizes, dtype=np.int64),
+            "weights": self.weights,
+            "thresholds": self.thresholds,
+            "th_min": self.th_min,
+            "moments": self.moments if solver.adam is not None else [],
+            **layer_constants(len(self.weights), self.tau, self.refractory, self.kappa),
+            **training_constants(self, solver),
+        }
 
     def simulate(
         self,

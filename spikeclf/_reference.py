@@ -604,7 +604,7 @@ def train_step_reference(
     """One training step on one sample, written from the equations with dense arrays.
 
     The forward pass is :func:`simulate_reference`; the backward pass follows
-    SPEC section 3 literally, with a direct linear solve of Eq. 8 where the
+    docs/method.md literally, with a direct linear solve of Eq. 8 where the
     kernel uses its closed form. Returns a dict with the updated ``weights``
     (offsets folded in), ``thresholds``, the ``loss`` and the ``deltas`` per
     layer (dense, zero for inactive neurons), and the Adam ``moments``.
@@ -619,12 +619,129 @@ def train_step_reference(
     ``activity_tau``: the time constant of the activities the backward pass
     reads (None: ``tau``).
     """
+    return train_batch_reference(
+        [(channels, times, target, t_end)],
+        weights,
+        thresholds,
+        tau=tau,
+        refractory=refractory,
+        kappa=kappa,
+        sigma=sigma,
+        lr_w=lr_w,
+        lr_th=lr_th,
+        rho=rho,
+        th_min=th_min,
+        offsets=offsets,
+        adam=adam,
+        reg_lambda=reg_lambda,
+        reg_beta=reg_beta,
+        reg_samples=reg_samples,
+        output_loss=output_loss,
+        activity_tau=activity_tau,
+    )
+
+
+def train_batch_reference(
+    samples,
+    weights,
+    thresholds,
+    *,
+    tau,
+    refractory,
+    kappa,
+    sigma=0.5,
+    lr_w=0.002,
+    lr_th=0.0002,
+    rho=None,
+    th_min=None,
+    offsets=None,
+    adam=None,
+    reg_lambda=None,
+    reg_beta=10.0,
+    reg_samples=0,
+    output_loss="max_normalized",
+    activity_tau=None,
+):
+    """One optimizer step on a batch of samples, as the training kernel defines it.
+
+    ``samples`` is a list of ``(channels, times, target, t_end)``. Every
+    sample's forward and backward pass starts from the same parameters; the
+    changes of threshold regularization (thresholds and offsets) of the
+    forward passes are added up, a threshold below its bound lifts its
+    offset; the gradients are summed and make one step (SGD, or Adam on the
+    entries some sample touched). Returns what :func:`train_step_reference`
+    returns, with ``loss``, ``deltas`` and ``counts`` per sample as lists.
+    Other arguments as there.
+    """
     n_layers = len(weights)
     W = [np.array(w, dtype=np.float64) for w in weights]
+    th0 = [np.array(t, dtype=np.float64) for t in thresholds]
     if offsets is None:
         offsets = [np.zeros(w.shape[1]) for w in W]
         th_min = [np.zeros(w.shape[1]) for w in W]
         rho = [0.0] * n_layers
+    passes = [
+        _gradients_reference(
+            channels, times, target, W, th0, tau=tau, refractory=refractory,
+            kappa=kappa, t_end=t_end, sigma=sigma, rho=rho, th_min=th_min,
+            offsets=offsets, output_loss=output_loss, activity_tau=activity_tau,
+        )
+        for channels, times, target, t_end in samples
+    ]  # fmt: skip
+    th = [t + sum(p["thresholds"][ly] - t for p in passes) for ly, t in enumerate(th0)]
+    b = [o + sum(p["offsets"][ly] - o for p in passes) for ly, o in enumerate(offsets)]
+    moments = adam["moments"] if adam else None
+    for ly in range(n_layers):
+        _lift_below_bound(th[ly], b[ly], th_min[ly])
+        grad_w = sum(p["grad_w"][ly] for p in passes)
+        grad_th = sum(p["grad_th"][ly] for p in passes)
+        touched_w = np.logical_or.reduce([p["touched_w"][ly] for p in passes])
+        touched_th = np.logical_or.reduce([p["touched_th"][ly] for p in passes])
+        if adam is None:
+            W[ly] -= lr_w * np.where(touched_w, grad_w, 0.0)
+            th[ly] -= lr_th * np.where(touched_th, grad_th, 0.0)
+        else:
+            m_w, v_w, m_th, v_th = moments[ly]
+            _adam(W[ly], m_w, v_w, grad_w, touched_w, lr_w, adam)
+            _adam(th[ly], m_th, v_th, grad_th, touched_th, lr_th, adam)
+        _lift_below_bound(th[ly], b[ly], th_min[ly])
+        W[ly] += b[ly][None, :]
+        lam = 0.0 if reg_lambda is None else reg_lambda[ly]
+        if reg_samples and lam > 0:
+            norm = np.sum(W[ly] ** 2, axis=0)
+            step = lr_w * lam * reg_samples
+            W[ly] *= np.exp(-step * reg_beta * np.exp(reg_beta * (norm - 1.0)))[None, :]
+    single = len(samples) == 1
+    return {
+        "weights": W,
+        "thresholds": th,
+        "moments": moments,
+        **{
+            key: passes[0][key] if single else [p[key] for p in passes]
+            for key in ("loss", "deltas", "counts")
+        },
+    }
+
+
+def _lift_below_bound(th, offset, th_min):
+    """A threshold below its lower bound stays there; its weights rise instead."""
+    below = th < th_min
+    offset[below] += th_min[below] - th[below]
+    th[below] = th_min[below]
+
+
+def _gradients_reference(
+    channels, times, target, W, thresholds, *, tau, refractory, kappa, t_end, sigma,
+    rho, th_min, offsets, output_loss, activity_tau,
+):  # fmt: skip
+    """Forward pass and gradients of Eq. 13 of one sample, parameters unchanged.
+
+    Returns the thresholds and offsets after the forward pass (threshold
+    regularization), per layer the dense gradients of weights and thresholds
+    and where they are defined (``touched_w``, ``touched_th``), the ``loss``,
+    the ``deltas`` and the output ``counts``.
+    """
+    n_layers = len(W)
     res = simulate_reference(
         channels,
         times,
@@ -636,27 +753,25 @@ def train_step_reference(
         t_end=t_end,
         rho=rho,
         th_min=th_min,
-        offsets=offsets,
+        offsets=[np.array(o, dtype=np.float64) for o in offsets],
         activity_tau=activity_tau,
     )
     th = res["thresholds"]
     b = res["offsets"]
     counts = res["counts"][-1]
-    y = np.zeros(len(counts))
-    y[target] = 1.0
-    if output_loss == "cross_entropy":
-        p = np.exp(counts - counts.max())
-        p /= p.sum()
-        err = p - y
-        loss = -float(np.log(p[target]))
-    else:
-        o = counts / counts.max() if counts.max() > 0 else np.zeros(len(counts))
-        err = o - y
-        loss = 0.5 * float(err @ err)
-        if np.count_nonzero(err):
-            err = err / np.sqrt(np.count_nonzero(err))
-    moments = adam["moments"] if adam else None
-    deltas = [np.zeros(w.shape[1]) for w in W]
+    err, loss = _output_error_reference(counts, target, output_loss)
+    zeros = [np.zeros(w.shape) for w in W]
+    out = {
+        "thresholds": th,
+        "offsets": b,
+        "grad_w": [z.copy() for z in zeros],
+        "grad_th": [np.zeros(w.shape[1]) for w in W],
+        "touched_w": [np.zeros(w.shape, bool) for w in W],
+        "touched_th": [np.zeros(w.shape[1], bool) for w in W],
+        "deltas": [np.zeros(w.shape[1]) for w in W],
+        "loss": loss,
+        "counts": counts,
+    }
     active = np.ones(len(counts), dtype=bool)  # every output neuron is active
     for ly in range(n_layers - 1, -1, -1):
         x, a = res["x"][ly], res["a"][ly]
@@ -670,40 +785,19 @@ def train_step_reference(
         A = c * np.eye(n) - d * np.ones((n, n))  # Eq. 8, (1 + s k) I - s k 1 1^T
         delta = np.zeros(n_out)
         delta[active] = g / g_bar * np.linalg.solve(A, err[active])
-        deltas[ly] = delta
-        if ly > 0:  # Eq. 12, weights before this update, offsets included
+        out["deltas"][ly] = delta
+        if ly > 0:  # Eq. 12, weights of the batch's start, this sample's offsets
             err = np.sqrt(n_in / m) * ((W[ly] + b[ly][None, :]) @ delta)
-        grad_w = np.sqrt(n_out / m) * np.outer(x, delta)
+        out["grad_w"][ly] = np.sqrt(n_out / m) * np.outer(x, delta)
         a_hat = a - sigma * kappa[ly] * (a[active].sum() - a)
-        grad_th = np.where(active, -np.sqrt(n_out / (m * n_in)) * delta * a_hat, 0.0)
-        touched_w = np.outer(x > 0, active)
-        if adam is None:
-            W[ly] -= lr_w * np.where(touched_w, grad_w, 0.0)
-            th[ly] -= lr_th * grad_th
-        else:
-            m_w, v_w, m_th, v_th = moments[ly]
-            _adam(W[ly], m_w, v_w, grad_w, touched_w, lr_w, adam)
-            _adam(th[ly], m_th, v_th, grad_th, active, lr_th, adam)
-        below = th[ly] < th_min[ly]
-        b[ly][below] += th_min[ly][below] - th[ly][below]
-        th[ly][below] = th_min[ly][below]
+        out["grad_th"][ly] = np.where(
+            active, -np.sqrt(n_out / (m * n_in)) * delta * a_hat, 0.0
+        )
+        out["touched_w"][ly] = np.outer(x > 0, active)
+        out["touched_th"][ly] = active.copy()
         if ly > 0:
             active = res["a"][ly - 1] > 0  # the neurons below that fired
-    for ly in range(n_layers):
-        W[ly] += b[ly][None, :]
-        lam = 0.0 if reg_lambda is None else reg_lambda[ly]
-        if reg_samples and lam > 0:
-            norm = np.sum(W[ly] ** 2, axis=0)
-            step = lr_w * lam * reg_samples
-            W[ly] *= np.exp(-step * reg_beta * np.exp(reg_beta * (norm - 1.0)))[None, :]
-    return {
-        "weights": W,
-        "thresholds": th,
-        "loss": loss,
-        "deltas": deltas,
-        "moments": moments,
-        "counts": counts,
-    }
+    return out
 
 
 def _adam(param, m, v, grad, touched, lr, adam):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from spikeclf._backward import train_epoch
-from spikeclf._reference import train_step_reference
+from spikeclf._network import Network
+from spikeclf._reference import train_batch_reference, train_step_reference
 from spikeclf.events import check_events
 
 TAU, T_REF, T_END = 20_000.0, 1_000.0, 40_000.0
@@ -82,28 +82,27 @@ def _moments(weights):
 
 def _run_kernel(
     packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001),
-    cross_entropy=False, activity_tau=None,
+    cross_entropy=False, activity_tau=None, batch_size=1, n_threads=1,
 ):  # fmt: skip
-    """train_epoch on one sample, updating in place; return its status and loss."""
-    moments = [p for layer in _moments(W) for p in layer] if adam else []
-    sizes = np.array([W[0].shape[0]] + [w.shape[1] for w in W], np.int64)
-    n = len(W)
-    out = [
-        np.zeros(1),
-        np.zeros(1, np.int32),
-        np.zeros(1, np.int64),
-        np.zeros(1, np.int64),
-    ]
-    status = train_epoch(
-        packed.channel, packed.t, packed.indptr, np.array([T_END]),
-        np.array([target], np.int32), np.array([0], np.int64), sizes, W, th,
-        [np.zeros(w.shape[1]) for w in W], th_min, moments, np.full(n, TAU),
-        np.full(n, T_REF), np.asarray(kappa, float), np.asarray(rho, float),
-        np.asarray(reg, float), 10.0, 1, 0.5, activity_tau or TAU, *lr, adam, 0.9,
-        0.999, 1e-8,
-        cross_entropy, np.zeros(2, np.int64), *out,
-    )  # fmt: skip
-    return status, out[0][0]
+    """The training kernel on the samples of ``packed`` in order (the targets
+    ``target``), updating W and th in place; return its status and losses."""
+    targets = np.atleast_1d(target)
+    network = Network(W, th, th_min, np.asarray(kappa, float), TAU * 1e-6, T_REF * 1e-6)
+    if adam:
+        network.moments = [p for layer in _moments(W) for p in layer]
+    try:
+        result = network.train_epoch(
+            packed, np.full(len(targets), T_END), targets, np.arange(len(targets)),
+            lr_w=lr[0], lr_th=lr[1], rho=rho, reg_lambda=reg, reg_beta=10.0,
+            reg_every=len(targets), sigma=0.5,
+            adam=(0.9, 0.999, 1e-8) if adam else None,
+            output_loss="cross_entropy" if cross_entropy else "max_normalized",
+            activity_tau=None if activity_tau is None else activity_tau * 1e-6,
+            batch_size=batch_size, n_threads=n_threads,
+        )  # fmt: skip
+    except FloatingPointError:
+        return -2, None
+    return 0, result.loss[0] if len(targets) == 1 else result.loss
 
 
 @pytest.mark.parametrize("output_loss", ["max_normalized", "cross_entropy"])
@@ -214,3 +213,68 @@ def test_diverging_training_is_reported():
         lr=(1e308, 1e308),
     )
     assert status == -2
+
+
+@pytest.mark.parametrize("output_loss", ["max_normalized", "cross_entropy"])
+@pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize(
+    "sizes, kappa",
+    [([12, 9, 4], [-0.4, -1.0]), ([12, 9, 7, 4], [-0.4, 0.0, -1.0])],
+    ids=["1-hidden", "2-hidden"],
+)
+@pytest.mark.parametrize("seed", range(3))
+def test_one_batch_step_matches_the_reference(
+    seed, sizes, kappa, n_threads, adam, output_loss
+):
+    """Four samples from the same parameters, their changes combined as
+    docs/training.md says: one step on the summed gradients."""
+    rng = np.random.default_rng(seed)
+    W = [
+        rng.uniform(-0.3, 0.8, (m, n))
+        for m, n in zip(sizes[:-1], sizes[1:], strict=False)
+    ]
+    th = [rng.uniform(0.5, 1.5, n) for n in sizes[1:]]
+    th_min = [t * 0.9 for t in th]
+    rhos = [0.01] * (len(W) - 1) + [0.0]
+    reg = [0.02] * (len(W) - 1) + [0.0]
+    streams = [_stream(rng, sizes[0], 150) for _ in range(4)]
+    packed = check_events(streams, (sizes[0], 1, 1))
+    targets = rng.integers(0, sizes[-1], 4)
+    W_k, th_k = [w.copy() for w in W], [t.copy() for t in th]
+    status, losses = _run_kernel(
+        packed, targets, W_k, th_k, th_min, kappa, rhos, reg, adam,
+        cross_entropy=output_loss == "cross_entropy", batch_size=4,
+        n_threads=n_threads,
+    )  # fmt: skip
+    assert status == 0
+    samples = [
+        (packed.channel[a:b], packed.t[a:b], int(target), T_END)
+        for a, b, target in zip(
+            packed.indptr[:-1], packed.indptr[1:], targets, strict=True
+        )
+    ]
+    ref = train_batch_reference(
+        samples, W, th, tau=[TAU] * len(W), refractory=[T_REF] * len(W),
+        kappa=kappa, lr_w=0.01, lr_th=0.001, rho=rhos, th_min=th_min,
+        offsets=[np.zeros(t.shape) for t in th],
+        adam=dict(step=1, beta1=0.9, beta2=0.999, eps=1e-8, moments=_moments(W))
+        if adam else None,
+        reg_lambda=reg, reg_samples=4, output_loss=output_loss,
+    )  # fmt: skip
+    np.testing.assert_allclose(losses, ref["loss"], rtol=1e-12)
+    atol = 1e-8 if adam else 1e-12  # Adam: see the one-sample test
+    for layer in range(len(W)):
+        np.testing.assert_allclose(
+            W_k[layer], ref["weights"][layer], rtol=1e-9, atol=atol
+        )
+        np.testing.assert_allclose(
+            th_k[layer], ref["thresholds"][layer], rtol=1e-9, atol=atol
+        )
+    # One step on the batch is not four steps one after the other.
+    W_1, th_1 = [w.copy() for w in W], [t.copy() for t in th]
+    _run_kernel(
+        packed, targets, W_1, th_1, th_min, kappa, rhos, reg, adam,
+        cross_entropy=output_loss == "cross_entropy", batch_size=1,
+    )  # fmt: skip
+    assert max(np.abs(a - b).max() for a, b in zip(W_1, W_k, strict=True)) > 1e-6
