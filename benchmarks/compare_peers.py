@@ -1,4 +1,4 @@
-"""spikeclf against snntorch and norse on the same work, one thread each.
+"""spikeclf against snntorch and norse on the same work: one thread each, all cores.
 
 The workload of issue 8: a 784-800-10 LIF network on Poisson MNIST digits at
 5,000 events/s (tau 20 ms), training on 50 ms presentations (batch 1 for all;
@@ -13,7 +13,9 @@ every library runs on one thread. The table gives samples/s, synaptic
 operations per second (operations the work needs: for every input event its
 800 weights, for every hidden spike its 10; a time-stepped library performs the
 dense MACs of every step instead), peak RSS, and the ratios; the last line is
-the ratio summary.
+the ratio summary. The all-cores section then trains with every core: spikeclf
+at ``--batch-size`` (8 by default: docs/training.md, "Batches") with n_jobs all
+cores, the time-stepped libraries at batch 100 with torch on all cores.
 
 snntorch and norse need torch, which spikeclf never depends on: install them in
 a separate environment, and run from a checkout with the kernels built::
@@ -86,13 +88,14 @@ def binned(X, duration):
 
 
 # ------------------------------------------------------------------ spikeclf
-def run_spikeclf(task, batch, n, data_home):
+def run_spikeclf(task, batch, n, data_home, threads=1):
     from spikeclf import SpikingMLPClassifier
 
     duration = 0.05 if task == "train" else 1.0
     X, y = streams(data_home, n, duration)
     clf = SpikingMLPClassifier(
-        SIZES[1:2], max_iter=1, sensor_size=(28, 28, 1), random_state=0, n_jobs=1,
+        SIZES[1:2], max_iter=1, sensor_size=(28, 28, 1), random_state=0,
+        n_jobs=threads, batch_size=batch if task == "train" else 1,
         inference_dtype="float32" if task == "infer32" else "float64",
     )  # fmt: skip
     if task == "train":
@@ -144,10 +147,10 @@ def torch_network(library):
     return torch.nn.ModuleList([fc1, fc2]), step
 
 
-def run_torch(library, task, batch, n, data_home):
+def run_torch(library, task, batch, n, data_home, threads=1):
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     duration = 0.05 if task == "train" else 1.0
     X, y = streams(data_home, n, duration)
@@ -182,9 +185,9 @@ def run_torch(library, task, batch, n, data_home):
     }
 
 
-def worker(library, task, batch, n, data_home):
+def worker(library, task, batch, n, data_home, threads):
     run = run_spikeclf if library == "spikeclf" else run_torch
-    args = (task, batch, n, data_home)
+    args = (task, batch, n, data_home, threads)
     result = run(*args) if library == "spikeclf" else run(library, *args)
     result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -200,9 +203,14 @@ def available(library):
         return False
 
 
-def measure(library, task, batch, n, data_home):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def measure(library, task, batch, n, data_home, threads=1):
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
     command = [sys.executable, __file__, "--worker", library, task, str(batch)]
+    command += ["--threads", str(threads)]
     command += ["--samples", str(n)]
     if data_home:
         command += ["--data-home", data_home]
@@ -215,12 +223,17 @@ def main(argv=None):
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--train-samples", type=int, default=1000)
     parser.add_argument("--infer-samples", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=8,
+                        help="spikeclf's batch in the all-cores section")  # fmt: skip
     parser.add_argument("--samples", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         library, task, batch = args.worker
-        return worker(library, task, int(batch), args.samples, args.data_home)
+        return worker(
+            library, task, int(batch), args.samples, args.data_home, args.threads
+        )
 
     rows = {}
     print(f"{'library':<9} {'task':<7} {'batch':>5} {'samples/s':>10} "
@@ -253,6 +266,41 @@ def main(argv=None):
                 summary.append(f"{task} vs {peer} batch {batch}: {mine / theirs:.1f}x")
     print("spikeclf speed-up (samples/s, one thread): " + ("; ".join(summary) or
           "no peer installed"))  # fmt: skip
+    all_cores(args)
+
+
+def all_cores(args):
+    """Training throughput with every core: spikeclf in batches on n_jobs threads,
+    the time-stepped libraries at batch 100 with torch's threads."""
+    cores = os.cpu_count()
+    n = args.train_samples
+    runs = [("spikeclf", 1, 1), ("spikeclf", args.batch_size, cores)]
+    runs += [(peer, 100, cores) for peer in ("snntorch", "norse")]
+    print(f"all {cores} cores, training ({n} samples)")
+    rows = {}
+    for library, batch, threads in runs:
+        if not available(library):
+            print(f"{library:<9} batch {batch:>3} not installed")
+            continue
+        r = measure(library, "train", batch, n, args.data_home, threads)
+        rows[library, batch] = n / r["seconds"]
+        print(
+            f"{library:<9} batch {batch:>3}, {threads} threads: "
+            f"{n / r['seconds']:>8.1f} samples/s, {r['peak_mib']:.0f} MiB peak",
+            flush=True,
+        )
+    mine = rows.get(("spikeclf", args.batch_size))
+    summary = [
+        f"vs {peer} batch 100: {mine / rows[peer, 100]:.1f}x"
+        for peer in ("snntorch", "norse")
+        if mine and (peer, 100) in rows
+    ]
+    if mine and ("spikeclf", 1) in rows:
+        summary.append(f"vs spikeclf batch 1: {mine / rows['spikeclf', 1]:.2f}x")
+    print(
+        f"spikeclf batch {args.batch_size} on {cores} threads, training speed-up: "
+        + ("; ".join(summary) or "nothing to compare")
+    )
 
 
 if __name__ == "__main__":

@@ -77,6 +77,8 @@ TRAINING_CONSTRAINTS = {
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "adam_update": [StrOptions({"lazy", "dense"})],
+    "output_neurons": [StrOptions({"all", "firing"})],
     # 0 threads has no meaning: joblib's convention, -1 all cores.
     "n_jobs": [
         Interval(Integral, None, -1, closed="right"),
@@ -490,6 +492,8 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
                     output_loss=self.output_loss,
                     batch_size=self.batch_size,
                     n_threads=effective_n_jobs(self.n_jobs),
+                    adam_update=self.adam_update,
+                    output_neurons=self.output_neurons,
                 )
             )
             if progress is not None:

@@ -289,6 +289,15 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     batch_size : int, default=1
         Samples per optimizer step, simulated in parallel threads
         (``n_jobs``), as in :class:`SpikingMLPClassifier`.
+    adam_update : {"lazy", "dense"}, default="lazy"
+        Adam's step in the fully connected layers: "lazy" moves only the
+        entries the batch's samples touched (their moments too), "dense"
+        every entry, with a zero gradient where none did (the moments decay;
+        O(all weights) a step). Ignored by SGD.
+    output_neurons : {"all", "firing"}, default="all"
+        The output neurons of the backward pass: all of them, a silent target
+        included (the paper's choice; docs/method.md), or the ones that fired
+        and the target.
     learning_rate : float, default=5e-4
     threshold_learning_rate : float, default=None
         None means 0.1 * learning_rate.
@@ -377,6 +386,8 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         pool_threshold=0.8,
         solver="adam",
         batch_size=1,
+        adam_update="lazy",
+        output_neurons="all",
         learning_rate=5e-4,
         threshold_learning_rate=None,
         weight_reg=0.002,
@@ -410,6 +421,8 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.pool_threshold = pool_threshold
         self.solver = solver
         self.batch_size = batch_size
+        self.adam_update = adam_update
+        self.output_neurons = output_neurons
         self.learning_rate = learning_rate
         self.threshold_learning_rate = threshold_learning_rate
         self.weight_reg = weight_reg

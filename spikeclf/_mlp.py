@@ -52,6 +52,15 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         as far at any batch size, while Adam makes one step per batch
         (docs/training.md, "Batches"). The result depends on ``batch_size``
         and ``random_state``, not on ``n_jobs``.
+    adam_update : {"lazy", "dense"}, default="lazy"
+        Adam's step in the fully connected layers: "lazy" moves only the
+        entries the batch's samples touched (their moments too), "dense"
+        every entry, with a zero gradient where none did (the moments decay;
+        O(all weights) a step). Ignored by SGD.
+    output_neurons : {"all", "firing"}, default="all"
+        The output neurons of the backward pass: all of them, a silent target
+        included (the paper's choice; docs/method.md), or the ones that fired
+        and the target.
     learning_rate : float, default=0.002
         Weight learning rate eta_w of Eq. 13.
     threshold_learning_rate : float, default=None
@@ -193,6 +202,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         alpha=(3.0, 1.5),
         solver="sgd",
         batch_size=1,
+        adam_update="lazy",
+        output_neurons="all",
         learning_rate=0.002,
         threshold_learning_rate=None,
         weight_reg=0.002,
@@ -226,6 +237,8 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.alpha = alpha
         self.solver = solver
         self.batch_size = batch_size
+        self.adam_update = adam_update
+        self.output_neurons = output_neurons
         self.learning_rate = learning_rate
         self.threshold_learning_rate = threshold_learning_rate
         self.weight_reg = weight_reg

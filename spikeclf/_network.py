@@ -88,7 +88,8 @@ class Solver:
     for SGD; ``activity_tau`` is in seconds (None: the membrane's tau; inf:
     spike counts). A batch of ``batch_size`` samples is simulated in
     ``n_threads`` threads and makes one optimizer step on the sum of its
-    gradients; the result does not depend on ``n_threads``.
+    gradients; the result does not depend on ``n_threads``. ``adam_update``
+    and ``output_neurons`` as the estimators' parameters of those names.
     """
 
     lr_w: float
@@ -103,6 +104,8 @@ class Solver:
     activity_tau: float = None
     batch_size: int = 1
     n_threads: int = 1
+    adam_update: str = "lazy"
+    output_neurons: str = "all"
 
 
 def run_training(network, packed, t_end_us, targets, order, solver):

@@ -661,6 +661,8 @@ def train_batch_reference(
     reg_samples=0,
     output_loss="max_normalized",
     activity_tau=None,
+    output_neurons="all",
+    adam_update="lazy",
 ):
     """One optimizer step on a batch of samples, as the training kernel defines it.
 
@@ -669,9 +671,11 @@ def train_batch_reference(
     changes of threshold regularization (thresholds and offsets) of the
     forward passes are added up, a threshold below its bound lifts its
     offset; the gradients are summed and make one step (SGD, or Adam on the
-    entries some sample touched). Returns what :func:`train_step_reference`
-    returns, with ``loss``, ``deltas`` and ``counts`` per sample as lists.
-    Other arguments as there.
+    entries some sample touched, or on all with ``adam_update="dense"``).
+    ``output_neurons="firing"``: the backward pass starts from the output
+    neurons that fired and the target instead of all. Returns what
+    :func:`train_step_reference` returns, with ``loss``, ``deltas`` and
+    ``counts`` per sample as lists. Other arguments as there.
     """
     n_layers = len(weights)
     W = [np.array(w, dtype=np.float64) for w in weights]
@@ -685,6 +689,7 @@ def train_batch_reference(
             channels, times, target, W, th0, tau=tau, refractory=refractory,
             kappa=kappa, t_end=t_end, sigma=sigma, rho=rho, th_min=th_min,
             offsets=offsets, output_loss=output_loss, activity_tau=activity_tau,
+            output_neurons=output_neurons,
         )
         for channels, times, target, t_end in samples
     ]  # fmt: skip
@@ -697,6 +702,8 @@ def train_batch_reference(
         grad_th = sum(p["grad_th"][ly] for p in passes)
         touched_w = np.logical_or.reduce([p["touched_w"][ly] for p in passes])
         touched_th = np.logical_or.reduce([p["touched_th"][ly] for p in passes])
+        if adam is not None and adam_update == "dense":
+            touched_w[:], touched_th[:] = True, True
         if adam is None:
             W[ly] -= lr_w * np.where(touched_w, grad_w, 0.0)
             th[ly] -= lr_th * np.where(touched_th, grad_th, 0.0)
@@ -732,7 +739,7 @@ def _lift_below_bound(th, offset, th_min):
 
 def _gradients_reference(
     channels, times, target, W, thresholds, *, tau, refractory, kappa, t_end, sigma,
-    rho, th_min, offsets, output_loss, activity_tau,
+    rho, th_min, offsets, output_loss, activity_tau, output_neurons="all",
 ):  # fmt: skip
     """Forward pass and gradients of Eq. 13 of one sample, parameters unchanged.
 
@@ -773,6 +780,9 @@ def _gradients_reference(
         "counts": counts,
     }
     active = np.ones(len(counts), dtype=bool)  # every output neuron is active
+    if output_neurons == "firing":
+        active = counts > 0
+        active[target] = True
     for ly in range(n_layers - 1, -1, -1):
         x, a = res["x"][ly], res["a"][ly]
         n, m = int(active.sum()), int(np.count_nonzero(x))

@@ -73,6 +73,8 @@ cdef enum:
 
 cdef struct Optimizer:
     bint adam
+    bint dense               # Adam steps every fully connected entry, a zero
+                             # gradient where no sample touched it (else lazy)
     double lr_w, lr_th, beta1, beta2, eps
     double correction1, correction2   # 1 - beta^step, Adam's bias corrections
 
@@ -83,6 +85,8 @@ cdef struct Settings:
     Py_ssize_t reg_every, batch_size
     int n_threads
     bint cross_entropy
+    bint firing_outputs      # the backward pass's output neurons: the firing
+                             # ones and the target (else all of them)
 
 
 cdef struct DenseParams:
@@ -164,6 +168,7 @@ cdef struct Worker:
     double *error            # (widest,)
     double *delta
     double *below
+    int32 *outputs           # (n_out,) the output neurons of the backward pass
     # the combine step: one row of a layer's summed weight gradient
     double *row_grad         # (widest,)
     uint8 *column_mark       # (widest,) the entry of row_grad holds a sum
@@ -346,18 +351,27 @@ cdef void _record(
 
 
 cdef int _dense_backward(
-    Model *M, Worker *W, Slot *slot, double sigma,
+    Model *M, Worker *W, Slot *slot, double sigma, bint firing_outputs, int32 target,
 ) noexcept nogil:
     """Backward pass of the fully connected layers, from the output down.
 
     ``W.error`` holds the output error; every output neuron counts as active
-    (a silent target must still learn). With spatial layers below, the error
-    of layer 0's active inputs is left in ``W.below``. Returns 1 when the
-    error reached layer 0, else 0.
+    (a silent target must still learn), or with ``firing_outputs`` the ones
+    that fired and the target. With spatial layers below, the error of layer
+    0's active inputs is left in ``W.below``. Returns 1 when the error reached
+    layer 0, else 0.
     """
     cdef Py_ssize_t l, i, n_active = M.n_out
     cdef const int32 *active = M.all_out
     cdef Layer *L
+    if firing_outputs:
+        n_active = 0
+        for i in range(M.n_out):
+            if W.counts[i] > 0 or i == target:
+                W.outputs[n_active] = <int32> i
+                W.error[n_active] = W.error[i]  # error is indexed by position in active
+                n_active += 1
+        active = W.outputs
     for l in range(M.n_dense):
         slot.dense[l].n_neurons = 0
     for l in range(M.n_dense - 1, -1, -1):
@@ -595,7 +609,7 @@ cdef void _train_sample(
     out_spikes[sample] = net.rec.n_spikes
     predicted[sample] = _argmax(W.counts, M.n_out)
     loss[sample] = _output_error(W.counts, M.n_out, target[sample], cfg.cross_entropy, W.error)
-    if _dense_backward(M, W, slot, cfg.sigma) == 1 and M.n_sp > 0:
+    if _dense_backward(M, W, slot, cfg.sigma, cfg.firing_outputs, target[sample]) == 1 and M.n_sp > 0:
         L = &net.dense[0]
         for j in range(L.n_active_in):
             W.scratch[M.n_sp - 1].err[L.active_in[j]] = W.below[j]
@@ -641,15 +655,17 @@ cdef bint _step_rows(
     DenseParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssize_t l, Py_ssize_t part,
     Py_ssize_t n_parts, Worker *W, const Optimizer *opt,
 ) noexcept nogil:
-    """For the touched rows of one part: the row of the batch's summed gradient,
-    summed in sample order, then one step on its entries some sample touched.
-    A row's sum stays in the worker's cache. Returns whether all are finite."""
+    """For the touched rows of one part (every row, for dense Adam): the row of
+    the batch's summed gradient, summed in sample order, then one step on its
+    entries some sample touched (on all, for dense Adam). A row's sum stays in
+    the worker's cache. Returns whether all are finite."""
     cdef Py_ssize_t r, b, j, s, i, c, k, n_columns, row
+    cdef Py_ssize_t n_rows = P.n_in if opt.dense else P.n_rows
     cdef double xk, grad
     cdef bint finite = True
     cdef const DenseRecord *R
-    for r in range(P.n_rows):
-        k = P.rows[r]
+    for r in range(n_rows):
+        k = r if opt.dense else P.rows[r]
         if (k // ROW_BLOCK) % n_parts != part:
             continue
         n_columns = 0
@@ -670,6 +686,13 @@ cdef bint _step_rows(
                     W.columns[n_columns] = <int32> i
                     n_columns += 1
         row = k * P.n_out
+        if opt.dense:
+            for i in range(P.n_out):
+                grad = W.row_grad[i] if W.column_mark[i] else 0.0
+                W.column_mark[i] = 0
+                _step(&P.w[row + i], &P.m_w[row + i], &P.v_w[row + i], grad, opt.lr_w, opt)
+                finite = finite and isfinite(P.w[row + i])
+            continue
         for c in range(n_columns):
             i = W.columns[c]
             W.column_mark[i] = 0
@@ -732,21 +755,32 @@ cdef bint _step_dense_thresholds(
             else:
                 P.grad_th[i] = R.grad_th[s]
                 P.pending_th[i] = 1
-    for b in range(n_slots):
+    if opt.dense:
+        for i in range(P.n_out):
+            if not P.pending_th[i]:
+                P.grad_th[i] = 0.0
+            P.pending_th[i] = 0
+            _step_threshold(P, i, opt)
+    for b in range(n_slots if not opt.dense else 0):
         R = &slots[b].dense[l]
         for s in range(R.n_neurons):
             i = R.neurons[s]
             if not P.pending_th[i]:
                 continue
             P.pending_th[i] = 0
-            _step(&P.th[i], _at(P.m_th, i), _at(P.v_th, i), P.grad_th[i], opt.lr_th, opt)
-            if P.th[i] < P.th_min[i]:
-                P.offset[i] += P.th_min[i] - P.th[i]
-                P.th[i] = P.th_min[i]
-            finite = finite and isfinite(P.th[i]) and isfinite(P.offset[i])
+            _step_threshold(P, i, opt)
     for i in range(P.n_out):
-        finite = finite and isfinite(P.th[i])
+        finite = finite and isfinite(P.th[i]) and isfinite(P.offset[i])
     return finite
+
+
+cdef inline void _step_threshold(DenseParams *P, Py_ssize_t i, const Optimizer *opt) noexcept nogil:
+    """The step of threshold i on its summed gradient; below its bound, it stays
+    there and its offset lifts the neuron's weights instead."""
+    _step(&P.th[i], _at(P.m_th, i), _at(P.v_th, i), P.grad_th[i], opt.lr_th, opt)
+    if P.th[i] < P.th_min[i]:
+        P.offset[i] += P.th_min[i] - P.th[i]
+        P.th[i] = P.th_min[i]
 
 
 cdef bint _step_conv(
@@ -898,7 +932,7 @@ cdef bint _combine(
         counters[0] += 1
         opt.correction1 = 1.0 - opt.beta1 ** counters[0]
         opt.correction2 = 1.0 - opt.beta2 ** counters[0]
-    if n_slots == 1:
+    if n_slots == 1 and not opt.dense:
         for l in range(M.n_dense):
             finite = _step_sample(&M.dense[l], &slots[0].dense[l], opt) and finite
     else:
@@ -1064,6 +1098,8 @@ cdef Settings _settings(object solver) except *:
     cfg.batch_size = solver.batch_size
     cfg.n_threads = solver.n_threads
     cfg.cross_entropy = solver.output_loss == "cross_entropy"
+    cfg.firing_outputs = solver.output_neurons == "firing"
+    cfg.opt.dense = cfg.opt.adam and solver.adam_update == "dense"
     if cfg.batch_size < 1 or cfg.n_threads < 1 or cfg.reg_every < 1:
         raise ValueError(
             f"kernel input solver: batch_size {cfg.batch_size}, n_threads "
@@ -1190,6 +1226,7 @@ cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
     W.delta = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
     W.below = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
     W.scratch = <ConvScratch *> calloc(max(n_sp, 1), sizeof(ConvScratch))
+    W.outputs = <int32 *> calloc(M.n_out, sizeof(int32))
     W.row_grad = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
     W.column_mark = <uint8 *> spikeclf_aligned_zeros(M.widest * sizeof(uint8))
     W.columns = <int32 *> spikeclf_aligned_zeros(M.widest * sizeof(int32))
@@ -1198,7 +1235,8 @@ cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
     W.net.rec.spike_i = NULL
     W.net.rec.capacity = 0
     ok = (W.counts != NULL and W.error != NULL and W.delta != NULL and W.below != NULL
-          and W.scratch != NULL and W.row_grad != NULL and W.column_mark != NULL
+          and W.scratch != NULL and W.outputs != NULL and W.row_grad != NULL
+          and W.column_mark != NULL
           and W.columns != NULL)
     for l in range(n_sp if ok else 0):
         S = &W.net.sp[l]
@@ -1326,6 +1364,7 @@ cdef void _free_all(
             free(workers[i].error)
             free(workers[i].delta)
             free(workers[i].below)
+            free(workers[i].outputs)
             free(workers[i].row_grad)
             free(workers[i].column_mark)
             free(workers[i].columns)

@@ -223,7 +223,19 @@ def _build_parser():
         help="continue the run saved in --output, up to --epochs in all",
     )
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--n-jobs", type=int, default=None, help="threads for testing")
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        help="samples per optimizer step, simulated in parallel threads (--n-jobs); "
+        "1 is the paper's method (default: 1)",
+    )
+    train.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="threads for training (batches of --batch-size > 1) and testing; "
+        "-1 all cores",
+    )
     train.add_argument(
         "-v",
         "--verbose",
@@ -619,6 +631,7 @@ def _training_options(args):
         learning_rate=args.learning_rate,
         decay_epochs=args.decay_epochs,
         activity_tau=args.activity_tau,
+        batch_size=args.batch_size,
     )
 
 

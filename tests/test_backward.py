@@ -82,7 +82,7 @@ def _moments(weights):
 
 def _run_kernel(
     packed, target, W, th, th_min, kappa, rho, reg, adam, lr=(0.01, 0.001),
-    cross_entropy=False, activity_tau=None, batch_size=1, n_threads=1,
+    cross_entropy=False, activity_tau=None, batch_size=1, n_threads=1, **options,
 ):  # fmt: skip
     """The training kernel on the samples of ``packed`` in order (the targets
     ``target``), updating W and th in place; return its status and losses."""
@@ -98,7 +98,7 @@ def _run_kernel(
             adam=(0.9, 0.999, 1e-8) if adam else None,
             output_loss="cross_entropy" if cross_entropy else "max_normalized",
             activity_tau=None if activity_tau is None else activity_tau * 1e-6,
-            batch_size=batch_size, n_threads=n_threads,
+            batch_size=batch_size, n_threads=n_threads, **options,
         )  # fmt: skip
     except FloatingPointError:
         return -2, None
@@ -229,6 +229,26 @@ def test_one_batch_step_matches_the_reference(
 ):
     """Four samples from the same parameters, their changes combined as
     docs/training.md says: one step on the summed gradients."""
+    _check_batch_against_the_reference(seed, sizes, kappa, n_threads, adam, output_loss)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"output_neurons": "firing"}, {"adam_update": "dense"},
+     {"adam_update": "dense", "output_neurons": "firing"}],
+)  # fmt: skip
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("seed", range(3))
+def test_options_of_the_backward_pass_match_the_reference(seed, batch_size, options):
+    _check_batch_against_the_reference(
+        seed, [12, 9, 4], [-0.4, -1.0], 2, True, "cross_entropy", batch_size, options
+    )
+
+
+def _check_batch_against_the_reference(
+    seed, sizes, kappa, n_threads, adam, output_loss, batch_size=4, options=None
+):
+    options = options or {}
     rng = np.random.default_rng(seed)
     W = [
         rng.uniform(-0.3, 0.8, (m, n))
@@ -238,14 +258,14 @@ def test_one_batch_step_matches_the_reference(
     th_min = [t * 0.9 for t in th]
     rhos = [0.01] * (len(W) - 1) + [0.0]
     reg = [0.02] * (len(W) - 1) + [0.0]
-    streams = [_stream(rng, sizes[0], 150) for _ in range(4)]
+    streams = [_stream(rng, sizes[0], 150) for _ in range(batch_size)]
     packed = check_events(streams, (sizes[0], 1, 1))
-    targets = rng.integers(0, sizes[-1], 4)
+    targets = rng.integers(0, sizes[-1], batch_size)
     W_k, th_k = [w.copy() for w in W], [t.copy() for t in th]
     status, losses = _run_kernel(
         packed, targets, W_k, th_k, th_min, kappa, rhos, reg, adam,
-        cross_entropy=output_loss == "cross_entropy", batch_size=4,
-        n_threads=n_threads,
+        cross_entropy=output_loss == "cross_entropy", batch_size=batch_size,
+        n_threads=n_threads, **options,
     )  # fmt: skip
     assert status == 0
     samples = [
@@ -260,7 +280,7 @@ def test_one_batch_step_matches_the_reference(
         offsets=[np.zeros(t.shape) for t in th],
         adam=dict(step=1, beta1=0.9, beta2=0.999, eps=1e-8, moments=_moments(W))
         if adam else None,
-        reg_lambda=reg, reg_samples=4, output_loss=output_loss,
+        reg_lambda=reg, reg_samples=batch_size, output_loss=output_loss, **options,
     )  # fmt: skip
     np.testing.assert_allclose(losses, ref["loss"], rtol=1e-12)
     atol = 1e-8 if adam else 1e-12  # Adam: see the one-sample test
@@ -271,10 +291,12 @@ def test_one_batch_step_matches_the_reference(
         np.testing.assert_allclose(
             th_k[layer], ref["thresholds"][layer], rtol=1e-9, atol=atol
         )
+    if batch_size == 1:
+        return
     # One step on the batch is not four steps one after the other.
     W_1, th_1 = [w.copy() for w in W], [t.copy() for t in th]
     _run_kernel(
         packed, targets, W_1, th_1, th_min, kappa, rhos, reg, adam,
-        cross_entropy=output_loss == "cross_entropy", batch_size=1,
+        cross_entropy=output_loss == "cross_entropy", batch_size=1, **options,
     )  # fmt: skip
     assert max(np.abs(a - b).max() for a, b in zip(W_1, W_k, strict=True)) > 1e-6

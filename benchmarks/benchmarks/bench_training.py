@@ -33,3 +33,32 @@ class TrainEpoch784x800x10:
         return len(self.labels) / clf.epoch_stats_[-1]["seconds"]
 
     track_samples_per_second.unit = "samples/s"
+
+
+class FitBatches784x800x10:
+    """fit, one epoch at batch size 8, on one thread and on two (same weights)."""
+
+    params = ([1, 2],)
+    param_names = ["n_jobs"]
+    timeout = 300
+
+    def setup(self, n_jobs):
+        rng = np.random.default_rng(0)
+        shape = (2000, 28, 28)
+        images = (rng.random(shape) < 0.19) * rng.integers(1, 256, shape)
+        self.labels = rng.integers(0, 10, len(images))
+        encoder = PoissonEncoder(duration=0.05, random_state=0)
+        self.events = encoder.fit_transform(images)
+
+    def _fit(self, n_jobs):
+        clf = SpikingMLPClassifier(
+            batch_size=8, n_jobs=n_jobs, max_iter=1, random_state=0,
+            sensor_size=(28, 28, 1),
+        )  # fmt: skip
+        return clf.fit(self.events, self.labels)
+
+    def time_fit(self, n_jobs):
+        self._fit(n_jobs)
+
+    def peakmem_fit(self, n_jobs):
+        self._fit(n_jobs)
