@@ -19,7 +19,6 @@ and 6).
 import importlib.metadata
 import json
 import logging
-import os
 import platform
 import shutil
 import time
@@ -1466,16 +1465,8 @@ def _versions():
     return versions
 
 
-def _write(path, write):
-    """write_atomically, then the permissions of a new file (mkstemp gives 0600)."""
-    write_atomically(path, write)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _write_text(path, text):
-    _write(path, lambda f: f.write(text.encode("utf-8")))
+    write_atomically(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _format_cell(value):
@@ -1621,7 +1612,7 @@ def _write_figure(make, stem):
     written = []
     for fmt in ("png", "svg"):
         path = stem.with_suffix(f".{fmt}")
-        _write(path, lambda f, fmt=fmt: fig.savefig(f, format=fmt, dpi=120))
+        write_atomically(path, lambda f, fmt=fmt: fig.savefig(f, format=fmt, dpi=120))
         written.append(path.name)
     if hasattr(fig, "number"):  # a pyplot figure (plot_cost_comparison): free it
         import matplotlib.pyplot as plt
