@@ -303,10 +303,15 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
 
 
 def _encoder(task, duration, rate, random_state):
-    """A PoissonEncoder fitted to the task; its permutation comes from random_state."""
+    """A PoissonEncoder fitted to the task; its permutation comes from random_state.
+
+    Its ``transform`` gives ``duration`` seconds: the caller encodes a training
+    epoch or a test set with it, each under a seed of its own.
+    """
     return PoissonEncoder(
         rate=rate,
         duration=duration,
+        test_duration=duration,
         permute_pixels=task.permute_pixels,
         random_state=random_state,
     ).fit(task.X_train)
