@@ -46,7 +46,9 @@ extensions = [
         + [str(h) for h in Path("spikeclf").glob("*.pxi")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
         # No contraction into FMA either: the same rounding on every machine.
-        extra_compile_args=["-O3", "-ffp-contract=off"]
+        # -g0 drops the debug information Python's own flags ask for: it does not
+        # change the machine code, and compiling without it takes 30 % less time.
+        extra_compile_args=["-O3", "-ffp-contract=off", "-g0"]
         + (["-fopenmp"] if path.stem in OPENMP else []),
         extra_link_args=["-fopenmp"] if path.stem in OPENMP else [],
     )
