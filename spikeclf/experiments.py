@@ -30,6 +30,7 @@ __all__ = [
     "iter_test_set",
     "load_or_train",
     "load_task",
+    "split_digits",
     "train_on_event_streams",
     "train_on_images",
 ]
@@ -88,7 +89,7 @@ class EventTask:
     sensor_size: tuple
 
 
-def load_task(name, data_home=None, limit=None):
+def load_task(name, data_home=None, limit=None, *, download=True):
     """A task by name.
 
     Parameters
@@ -100,6 +101,9 @@ def load_task(name, data_home=None, limit=None):
         Folder of the data sets (see :func:`spikeclf.datasets.get_data_home`).
     limit : int, default=None
         N-MNIST only: files per digit and split; None reads them all.
+    download : bool, default=True
+        MNIST only: download the files missing from ``data_home``; False
+        raises FileNotFoundError instead.
 
     Returns
     -------
@@ -111,20 +115,32 @@ def load_task(name, data_home=None, limit=None):
         return EventTask(name, X_train, y_train, X_test, y_test, NMNIST_SENSOR_SIZE)
     if name == "digits":
         digits = load_digits()
-        X_train, X_test, y_train, y_test = train_test_split(
-            digits.images,
-            digits.target,
-            test_size=0.25,
-            random_state=0,
-            stratify=digits.target,
-        )
+        X_train, X_test, y_train, y_test = split_digits(digits.images, digits.target)
         return ImageTask(name, X_train, y_train, X_test, y_test, False)
     if name in ("pi-mnist", "mnist"):
-        X_train, y_train, X_test, y_test = load_mnist(data_home)
+        X_train, y_train, X_test, y_test = load_mnist(data_home, download=download)
         return ImageTask(name, X_train, y_train, X_test, y_test, name == "pi-mnist")
     raise ValueError(
         f"unknown data set {name!r}: choose digits, mnist, pi-mnist or nmnist"
     )
+
+
+def split_digits(X, y):
+    """The split of sklearn's digits every digits task uses: 75/25, stratified.
+
+    Parameters
+    ----------
+    X : array-like or list of event streams
+        The 1797 digits, as images or as event streams.
+    y : array-like of shape (1797,)
+        Their labels.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test
+        As :func:`sklearn.model_selection.train_test_split` returns them.
+    """
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
 
 
 def train_on_images(
