@@ -7,17 +7,20 @@ presented as random windows of 300 events in training and whole in testing
 (section 3.3).
 """
 
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import joblib
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from ._base import BaseSpikingClassifier
 from ._cnn import SpikingCNNClassifier
 from ._mlp import SpikingMLPClassifier
 from ._persistence import dump_atomically
+from .augment import ElasticDistortion
 from .datasets import load_mnist, load_nmnist
 from .dvs import NMNIST_SENSOR_SIZE
 from .encoders import PoissonEncoder
@@ -26,10 +29,12 @@ from .transforms import RandomEventWindow
 __all__ = [
     "EventTask",
     "ImageTask",
+    "TrainingRun",
     "encode_test_set",
     "iter_test_set",
     "load_or_train",
     "load_task",
+    "run_training",
     "split_digits",
     "train_on_event_streams",
     "train_on_images",
@@ -471,3 +476,264 @@ def default_classifier(
         return SpikingCNNClassifier(layers=layers, **common)
     hidden = tuple(hidden) if hidden else ((100,) if task_name == "digits" else (800,))
     return SpikingMLPClassifier(hidden_layer_sizes=hidden, **common)
+
+
+@dataclass
+class TrainingRun:
+    """A training run as plain values: what ``spikeclf train`` was asked to do.
+
+    :func:`run_training` does it. The fields are the command's options (``hidden``
+    is ``--hidden``, ``seed`` is ``--seed``, ``cnn`` is ``--cnn``); a classifier
+    parameter left None takes the classifier's default.
+
+    Attributes
+    ----------
+    dataset : {"digits", "mnist", "pi-mnist", "nmnist"}
+        The task (:func:`load_task`).
+    data_home : str or None
+        Folder of the data sets.
+    epochs : int or None
+        Last epoch to train; None: 30 for digits, 20 for the others.
+    hidden : tuple of int or None
+        Hidden layer sizes of the MLP; None: 100 for digits, 800 otherwise.
+    cnn : str or None
+        Layers of a :class:`SpikingCNNClassifier` instead of the MLP.
+    elastic : bool
+        Elastic distortion of the training images, fresh every epoch.
+    validation : int
+        Training images held out and scored with the test set.
+    train_duration, test_duration : float
+        Seconds of events per training and test image.
+    window : int
+        N-MNIST: consecutive events per training presentation.
+    limit : int or None
+        N-MNIST: files per digit and split.
+    eval_every : int
+        Score the test set every that many epochs too.
+    output : str or None
+        Where the classifier is saved after every epoch.
+    resume : bool
+        Continue the classifier saved in ``output``.
+    seed : int
+        The classifier's ``random_state`` and the seed of the events.
+    n_jobs : int or None
+        Threads of the classifier.
+    verbose : int
+        The classifier's verbosity.
+    alpha, output_loss, weight_reg, solver, learning_rate, decay_epochs, \
+activity_tau, batch_size
+        Classifier parameters of the same names; None: the default.
+    average, average_learning_rate, average_every
+        Parameter averaging, which a resumed run may change; None: as saved.
+    """
+
+    dataset: str = "digits"
+    data_home: str = None
+    epochs: int = None
+    hidden: tuple = None
+    cnn: str = None
+    elastic: bool = False
+    validation: int = 0
+    train_duration: float = 0.05
+    test_duration: float = 1.0
+    window: int = 300
+    limit: int = None
+    eval_every: int = 0
+    output: str = None
+    resume: bool = False
+    seed: int = 0
+    n_jobs: int = None
+    verbose: int = 0
+    alpha: tuple = None
+    output_loss: str = None
+    weight_reg: float = None
+    solver: str = None
+    learning_rate: float = None
+    decay_epochs: float = None
+    activity_tau: float = None
+    batch_size: int = None
+    average: int = None
+    average_learning_rate: float = None
+    average_every: int = None
+
+    @classmethod
+    def from_namespace(cls, namespace):
+        """The run an :class:`argparse.Namespace` (or any object) describes."""
+        return cls(
+            **{f.name: getattr(namespace, f.name, f.default) for f in fields(cls)}
+        )
+
+    def model_options(self):
+        """The classifier parameters given, which a resumed run must keep."""
+        return _given(
+            alpha=None if self.alpha is None else tuple(self.alpha),
+            output_loss=self.output_loss,
+            weight_reg=self.weight_reg,
+            solver=self.solver,
+            learning_rate=self.learning_rate,
+            decay_epochs=self.decay_epochs,
+            activity_tau=self.activity_tau,
+            batch_size=self.batch_size,
+        )
+
+    def averaging(self):
+        """The averaging parameters given, which a resumed run may change."""
+        return _given(
+            average=self.average,
+            average_learning_rate=self.average_learning_rate,
+            average_every=self.average_every,
+        )
+
+
+#: The option of ``spikeclf train`` that sets each classifier parameter, where
+#: the names differ.
+_OPTION_OF = {"random_state": "--seed", "hidden_layer_sizes": "--hidden",
+              "layers": "--cnn"}  # fmt: skip
+#: Options a resumed run may change.
+_RESUMABLE = ("--epochs, --eval-every, --average, --average-learning-rate, "
+              "--average-every, --train-duration, --test-duration, --window, "
+              "--n-jobs and -v")  # fmt: skip
+
+
+def run_training(run, *, log=print):
+    """Do a :class:`TrainingRun`: build or resume the classifier, train, evaluate.
+
+    Parameters
+    ----------
+    run : TrainingRun
+    log : callable, default=print
+        Called with each line of progress: the classifier and the data, then
+        one line per evaluation.
+
+    Returns
+    -------
+    history : list of dict
+        One record per evaluation, as :func:`train_on_images` returns them;
+        empty when ``run.output`` had ``run.epochs`` epochs already.
+
+    Raises
+    ------
+    ValueError
+        On options that do not fit together or do not fit the saved run.
+    """
+    if run.dataset == "nmnist" and run.cnn:
+        raise ValueError("--cnn trains on images: use --dataset digits or mnist")
+    if run.dataset == "nmnist" and run.elastic:
+        raise ValueError("--elastic distorts images: use --dataset digits or mnist")
+    task = load_task(run.dataset, run.data_home, limit=run.limit)
+    if run.epochs is None:
+        run = replace(run, epochs=30 if run.dataset == "digits" else 20)
+    classifier = _run_classifier(run, task, log)
+    shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
+    log(
+        f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
+        f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
+        f"{classifier.output_loss} loss on {run.dataset} "
+        f"({_split_sizes(task, run.validation)}), "
+        f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {run.epochs}"
+    )
+    protocol = dict(epochs=run.epochs, eval_every=run.eval_every,
+                    random_state=run.seed, save=run.output, log=log)  # fmt: skip
+    if run.dataset == "nmnist":
+        return train_on_event_streams(task, classifier, window=run.window, **protocol)
+    return train_on_images(
+        task,
+        classifier,
+        augment=ElasticDistortion() if run.elastic else None,
+        validation=run.validation,
+        train_duration=run.train_duration,
+        test_duration=run.test_duration,
+        **protocol,
+    )
+
+
+def _split_sizes(task, validation):
+    """The sizes of the splits a run uses: the validation comes out of training."""
+    n_train = len(task.y_train) - (validation or 0)
+    held = f"{validation} validation, " if validation else ""
+    return f"{n_train} training, {held}{len(task.y_test)} test samples"
+
+
+def _run_classifier(run, task, log):
+    """The classifier of ``run``: the one saved in ``run.output`` when resuming."""
+    if run.resume and not run.output:
+        raise ValueError("--resume continues the run saved in --output: give both")
+    if run.resume and os.path.exists(run.output):
+        classifier = joblib.load(run.output)
+        if not isinstance(classifier, BaseSpikingClassifier):
+            raise ValueError(
+                f"{run.output} holds a {type(classifier).__name__}, not a "
+                "spikeclf spiking classifier"
+            )
+        _check_resumed(classifier, run)
+        log(f"resuming {run.output} after epoch {classifier.n_iter_}")
+        return classifier.set_params(
+            verbose=run.verbose, n_jobs=run.n_jobs, **run.averaging()
+        )
+    options = run.model_options()
+    _check_supported(options)
+    return default_classifier(
+        run.dataset,
+        run.hidden,
+        run.seed,
+        run.verbose,
+        layers=run.cnn,
+        sensor_size=getattr(task, "sensor_size", None),
+        n_jobs=run.n_jobs,
+        **run.averaging(),
+        **options,
+    )
+
+
+def _check_supported(options):
+    """Refuse a parameter this spikeclf's classifiers do not have (yet)."""
+    known = SpikingMLPClassifier().get_params()
+    missing = [name for name in options if name not in known]
+    if missing:
+        raise ValueError(
+            f"--{missing[0].replace('_', '-')} needs a classifier parameter "
+            f"{missing[0]!r} that this spikeclf's classifiers do not have"
+        )
+
+
+def _check_resumed(classifier, run):
+    """Refuse a resumed run whose options disagree with the run saved.
+
+    The saved classifier is what continues, so a differing option would be
+    ignored, and a differing seed would permute the pixels and draw the events
+    of another run: the saved work would go on with the wrong data.
+    """
+    given = {
+        "random_state": run.seed,
+        "hidden_layer_sizes": run.hidden and tuple(run.hidden),
+        "layers": run.cnn,
+        **run.model_options(),
+    }
+    saved = classifier.get_params()
+    # None on either side cannot disagree: an option not given, one the saved
+    # classifier does not have (a CNN's hidden sizes) or left at its default.
+    differ = [
+        f"{_OPTION_OF.get(name, '--' + name.replace('_', '-'))} {_shown(value)} "
+        f"(saved: {_shown(saved[name])})"
+        for name, value in given.items()
+        if value is not None
+        and saved.get(name) is not None
+        and _shown(value) != _shown(saved[name])
+    ]
+    if differ:
+        raise ValueError(
+            f"--resume continues {run.output} with the options it was started with, "
+            f"but {', '.join(differ)}: give its own (only {_RESUMABLE} may change)"
+        )
+
+
+def _shown(value):
+    """An option's value as the command line writes it (3 and 3.0 alike)."""
+    if isinstance(value, (tuple, list)):
+        return " ".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _given(**options):
+    """The options given: those not None."""
+    return {name: value for name, value in options.items() if value is not None}
