@@ -486,7 +486,7 @@ class TrainingRun:
     is ``--hidden``, ``seed`` is ``--seed``, ``cnn`` is ``--cnn``); a classifier
     parameter left None takes the classifier's default.
 
-    Attributes
+    Parameters
     ----------
     dataset : {"digits", "mnist", "pi-mnist", "nmnist"}
         The task (:func:`load_task`).
@@ -558,7 +558,18 @@ activity_tau, batch_size
 
     @classmethod
     def from_namespace(cls, namespace):
-        """The run an :class:`argparse.Namespace` (or any object) describes."""
+        """The run an :class:`argparse.Namespace` (or any object) describes.
+
+        Parameters
+        ----------
+        namespace : object
+            Has the fields as attributes (those it lacks take their defaults),
+            as ``spikeclf train``'s parsed options do.
+
+        Returns
+        -------
+        TrainingRun
+        """
         return cls(
             **{f.name: getattr(namespace, f.name, f.default) for f in fields(cls)}
         )
