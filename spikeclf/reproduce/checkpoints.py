@@ -9,10 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._persistence import write_atomically
-from ..experiments import (
-    train_on_event_streams,
-    train_on_images,
-)
+from ..experiments import train_on_event_streams, train_on_images
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,7 @@ from .._mlp import SpikingMLPClassifier
 from ..analysis import accuracy_over_events, accuracy_over_time, event_rate
 from ..augment import ElasticDistortion
 from ..encoders import PoissonEncoder
-from ..experiments import (
-    default_classifier,
-)
+from ..experiments import default_classifier
 from .checkpoints import (
     _accuracy_summary,
     _curve,

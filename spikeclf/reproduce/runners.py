@@ -17,18 +17,9 @@ from .. import __version__
 from .._ann import FrameANNClassifier
 from .._persistence import write_atomically
 from ..cost import cost_comparison, operations_to_reach, plot_cost_comparison
-from ..datasets import (
-    find_mnist,
-    get_data_home,
-    load_digits_events,
-    load_nmnist,
-)
+from ..datasets import find_mnist, get_data_home, load_digits_events, load_nmnist
 from ..dvs import NMNIST_SENSOR_SIZE
-from ..experiments import (
-    EventTask,
-    load_task,
-    split_digits,
-)
+from ..experiments import EventTask, load_task, split_digits
 from .checkpoints import _train_streams
 from .measure import (
     _curve_csv,
