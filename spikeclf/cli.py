@@ -319,13 +319,13 @@ def _train(args):
     run = TrainingRun.from_namespace(args)
     history = run_training(run, log=log)
     if not history:
-        print(f"nothing to do: {args.output} has {args.epochs} epochs already")
+        print(f"nothing to do: {run.output} has {run.epochs} epochs already")
         return 0
     final = history[-1]
     print(
         f"test accuracy {final['test_accuracy']:.4f}, "
         f"{final['synops_per_sample']:.3g} synaptic operations per test sample"
-        + (f"; model saved to {args.output}" if args.output else "")
+        + (f"; model saved to {run.output}" if run.output else "")
     )
     return 0
 

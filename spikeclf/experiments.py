@@ -493,7 +493,7 @@ class TrainingRun:
     data_home : str or None
         Folder of the data sets.
     epochs : int or None
-        Last epoch to train; None: 30 for digits, 20 for the others.
+        Last epoch to train; None becomes 30 for digits, 20 for the others.
     hidden : tuple of int or None
         Hidden layer sizes of the MLP; None: 100 for digits, 800 otherwise.
     cnn : str or None
@@ -528,33 +528,37 @@ activity_tau, batch_size
     """
 
     dataset: str = "digits"
-    data_home: str = None
-    epochs: int = None
-    hidden: tuple = None
-    cnn: str = None
+    data_home: str | None = None
+    epochs: int | None = None
+    hidden: tuple | None = None
+    cnn: str | None = None
     elastic: bool = False
     validation: int = 0
     train_duration: float = 0.05
     test_duration: float = 1.0
     window: int = 300
-    limit: int = None
+    limit: int | None = None
     eval_every: int = 0
-    output: str = None
+    output: str | None = None
     resume: bool = False
     seed: int = 0
-    n_jobs: int = None
+    n_jobs: int | None = None
     verbose: int = 0
-    alpha: tuple = None
-    output_loss: str = None
-    weight_reg: float = None
-    solver: str = None
-    learning_rate: float = None
-    decay_epochs: float = None
-    activity_tau: float = None
-    batch_size: int = None
-    average: int = None
-    average_learning_rate: float = None
-    average_every: int = None
+    alpha: tuple | None = None
+    output_loss: str | None = None
+    weight_reg: float | None = None
+    solver: str | None = None
+    learning_rate: float | None = None
+    decay_epochs: float | None = None
+    activity_tau: float | None = None
+    batch_size: int | None = None
+    average: int | None = None
+    average_learning_rate: float | None = None
+    average_every: int | None = None
+
+    def __post_init__(self):
+        if self.epochs is None:
+            self.epochs = 30 if self.dataset == "digits" else 20
 
     @classmethod
     def from_namespace(cls, namespace):
@@ -632,8 +636,6 @@ def run_training(run, *, log=print):
     if run.dataset == "nmnist" and run.elastic:
         raise ValueError("--elastic distorts images: use --dataset digits or mnist")
     task = load_task(run.dataset, run.data_home, limit=run.limit)
-    if run.epochs is None:
-        run = replace(run, epochs=30 if run.dataset == "digits" else 20)
     classifier = _run_classifier(run, task, log)
     shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
     log(
@@ -669,6 +671,8 @@ def _run_classifier(run, task, log):
     """The classifier of ``run``: the one saved in ``run.output`` when resuming."""
     if run.resume and not run.output:
         raise ValueError("--resume continues the run saved in --output: give both")
+    options = run.model_options()
+    _check_supported(options)
     if run.resume and os.path.exists(run.output):
         classifier = joblib.load(run.output)
         if not isinstance(classifier, BaseSpikingClassifier):
@@ -681,8 +685,6 @@ def _run_classifier(run, task, log):
         return classifier.set_params(
             verbose=run.verbose, n_jobs=run.n_jobs, **run.averaging()
         )
-    options = run.model_options()
-    _check_supported(options)
     return default_classifier(
         run.dataset,
         run.hidden,

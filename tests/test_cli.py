@@ -201,3 +201,13 @@ def test_a_training_run_is_plain_values_that_run_training_does():
     assert [h["epoch"] for h in history] == [1] and 0 < history[0]["test_accuracy"]
     with pytest.raises(ValueError, match="--resume continues the run saved in"):
         run_training(TrainingRun(resume=True))
+    assert TrainingRun(dataset="mnist").epochs == 20  # the command's default
+
+
+def test_resume_of_a_finished_run_has_nothing_to_do(capsys, tmp_path):
+    model = tmp_path / "mlp.joblib"
+    args = ["train", "--hidden", "20", "--output", str(model)]
+    assert main(args) == 0  # the digits' default, 30 epochs
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 0
+    assert f"nothing to do: {model} has 30 epochs already" in capsys.readouterr().out
