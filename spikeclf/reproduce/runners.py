@@ -300,6 +300,41 @@ def _run_fig3(params, ctx):
     )
 
 
+def _one_network_outputs(row, described, paper, paper_mean, title):
+    """The CSV and the figure of a target that trains one network.
+
+    The CSV's row: the network, the ``described`` columns, its [min, mean, max]
+    accuracy, the ``paper`` columns, its synaptic operations and training
+    seconds; besides, its learning curve, which the figure draws against
+    ``paper_mean``.
+    """
+    columns = [
+        "network",
+        *described,
+        "accuracy_min",
+        "accuracy_mean",
+        "accuracy_max",
+        *paper,
+        "synops_per_sample",
+        "train_seconds",
+    ]
+    cells = [
+        row["network"],
+        *described.values(),
+        *row["accuracy"],
+        *paper.values(),
+        row["synops_per_sample"],
+        row["train_seconds"],
+    ]
+    name = row["network"]
+    return {
+        "csv": {"": (columns, [cells]), "curve": _curve_csv(row["curve"])},
+        "figure": lambda: plot_learning_curves(
+            {name: row["curve"]}, {name: paper_mean}, title=title
+        ),
+    }  # fmt: skip
+
+
 def _run_table3(params, ctx):
     task = _image_task(params, ctx)
     row = table3(
@@ -316,39 +351,15 @@ def _run_table3(params, ctx):
               _span(row["accuracy"]), f"{PAPER['table3']:.2f}"]]  # fmt: skip
     for name, paper_prep, ensemble, accuracy in PAPER["table3_others"]:
         table.append([name, paper_prep, str(ensemble), "", f"{accuracy:.2f}"])
-    name = f"{row['network']}"
     return _Report(
         table=table,
-        csv={
-            "": (
-                [
-                    "network",
-                    "preprocessing",
-                    "accuracy_min",
-                    "accuracy_mean",
-                    "accuracy_max",
-                    "paper",
-                    "synops_per_sample",
-                    "train_seconds",
-                ],
-                [
-                    [
-                        row["network"],
-                        prep,
-                        *row["accuracy"],
-                        PAPER["table3"],
-                        row["synops_per_sample"],
-                        row["train_seconds"],
-                    ]
-                ],
-            ),
-            "curve": _curve_csv(row["curve"]),
-        },  # fmt: skip
-        figure=lambda: plot_learning_curves(
-            {name: row["curve"]},
-            {name: PAPER["table3"]},
-            title="Table 3: spiking CNN, learning curve",
-        ),
+        **_one_network_outputs(
+            row,
+            {"preprocessing": prep},
+            {"paper": PAPER["table3"]},
+            PAPER["table3"],
+            "Table 3: spiking CNN, learning curve",
+        ),  # fmt: skip
         notes=[
             f"Accuracy {_accuracy_note(params)}, Adam, {params['output_loss']} "
             f"output loss, {params['test_duration']:g} s test presentations. The "
@@ -377,36 +388,13 @@ def _run_table4(params, ctx):
         table.append([name, units, centering, "", f"{accuracy:.2f}"])
     return _Report(
         table=table,
-        csv={
-            "": (
-                [
-                    "network",
-                    "accuracy_min",
-                    "accuracy_mean",
-                    "accuracy_max",
-                    "paper_min",
-                    "paper_mean",
-                    "paper_max",
-                    "synops_per_sample",
-                    "train_seconds",
-                ],
-                [
-                    [
-                        row["network"],
-                        *row["accuracy"],
-                        *paper,
-                        row["synops_per_sample"],
-                        row["train_seconds"],
-                    ]
-                ],
-            ),
-            "curve": _curve_csv(row["curve"]),
-        },  # fmt: skip
-        figure=lambda: plot_learning_curves(
-            {row["network"]: row["curve"]},
-            {row["network"]: paper[1]},
-            title="Table 4: N-MNIST, learning curve",
-        ),
+        **_one_network_outputs(
+            row,
+            {},
+            dict(zip(("paper_min", "paper_mean", "paper_max"), paper, strict=True)),
+            paper[1],
+            "Table 4: N-MNIST, learning curve",
+        ),  # fmt: skip
         notes=[
             f"Accuracy {_accuracy_note(params)} on {params['window']}-event training "
             "windows, whole test streams, tau 200 ms. The paper's is on the real "
