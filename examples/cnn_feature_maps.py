@@ -66,7 +66,7 @@ args = parser.parse_args()
 
 if args.model:
     _, _, X_test, _ = load_mnist(args.data_home)
-    encoder = PoissonEncoder(duration=0.05, random_state=1).fit(X_test)
+    encoder = PoissonEncoder(test_duration=0.05, random_state=1).fit(X_test)
     report(args.model, joblib.load(args.model), encoder.transform(X_test[:100]))
 else:
     X, y = load_digits_events(return_X_y=True)

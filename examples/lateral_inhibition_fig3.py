@@ -6,7 +6,7 @@ Cross-validated accuracy of 784-N-10 networks on permutation-invariant MNIST as 
 winner-take-all strength of the hidden layer varies, with ``GridSearchCV`` over a
 ``Pipeline(PoissonEncoder, SpikingMLPClassifier)``::
 
-    python examples/lateral_inhibition_fig3.py --data-home ../shared/data
+    python examples/lateral_inhibition_fig3.py --data-home ~/data
 
 ``--quick`` uses 1,000 images, N = 100 only and 2 epochs (under a minute): it shows the
 search, not the figure, whose ranking needs the full run. The paper's best

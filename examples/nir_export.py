@@ -12,7 +12,7 @@ lateral inhibition written as a recurrent connection
 features switched off at a time, and scores each on the PI-MNIST test
 set at 1 s::
 
-    python examples/nir_export.py --data-home ../shared/data --model run.joblib
+    python examples/nir_export.py --data-home ~/data --model run.joblib
 
 Without ``--model`` it trains a 784-100-10 network for one epoch first; a model
 must come from ``spikeclf train`` with seed 0. ``--quick`` uses the built-in

@@ -7,7 +7,7 @@ Trains 784-800-10 networks for 3 epochs on the first 10,000 training images
 from the paper's defaults, and scores the first 2,000 test images (1 s
 presentations) after every epoch::
 
-    python examples/pi_mnist_options.py --data-home ../shared/data
+    python examples/pi_mnist_options.py --data-home ~/data
 
 About 7 minutes on one core; ``--quick`` runs two options on 1,000 images.
 """

@@ -6,7 +6,7 @@ Trains the three spiking networks of the paper's Table 2 on permutation-invarian
 MNIST (fresh 50 ms Poisson presentations every epoch, 1 s test presentations) with
 :func:`spikeclf.reproduce.table2` and prints their test accuracy next to the paper's::
 
-    python examples/pi_mnist_table2.py --data-home ../shared/data --epochs 150
+    python examples/pi_mnist_table2.py --data-home ~/data --epochs 150
 
 The full run takes hours; ``--quick`` trains on 3,000 images for 2 epochs and tests on
 1,000 (a minute). MNIST must be in ``--data-home`` (see ``spikeclf datasets``).

@@ -7,7 +7,7 @@ and reports, with ``tracemalloc``, the peak memory that ``predict`` adds on top
 of its input, first as spikeclf does it (1,024 samples at a time), then with
 the whole set packed at once::
 
-    python examples/predict_memory.py --data-home ../shared/data [--model run.joblib]
+    python examples/predict_memory.py --data-home ~/data [--model run.joblib]
 
 Without ``--model`` it trains a 784-100-10 network for one epoch first; a
 model must come from ``spikeclf train`` with seed 0 (the pixel permutation).

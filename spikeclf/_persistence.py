@@ -59,7 +59,9 @@ def write_atomically(path, write):
     """Call ``write(file)`` on a new file that then replaces ``path``.
 
     The file is written next to ``path`` and renamed over it: an interruption
-    leaves the previous file (or none), never a truncated one.
+    leaves the previous file (or none), never a truncated one. It gets the
+    permissions of any new file of the user (``0o666 & ~umask``), not the
+    ``0o600`` of the temporary file it was written as.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -67,7 +69,15 @@ def write_atomically(path, write):
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask():
+    """The process's umask (reading it means setting it: set it back at once)."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return umask

@@ -1,4 +1,10 @@
-"""The ``spikeclf`` command line: ``train``, ``datasets``, ``--version``."""
+"""The ``spikeclf`` command line: ``train``, ``datasets``, ``--version``.
+
+The command line parses and prints; :mod:`spikeclf.experiments`,
+:mod:`spikeclf.cost` and :mod:`spikeclf.reproduce` do the work. Each command
+is a pair of functions below: ``_add_COMMAND`` declares its options and
+``_COMMAND`` runs it.
+"""
 
 import argparse
 import importlib.metadata
@@ -8,12 +14,9 @@ import shlex
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 
 from . import __version__
-from ._base import BaseSpikingClassifier
-from .augment import ElasticDistortion
 from .datasets import MNIST_FILES, find_mnist, get_data_home, load_mnist
 
 
@@ -37,11 +40,300 @@ def main(argv=None):
         return 130
 
 
-def _split_sizes(task, validation):
-    """The sizes of the splits a run uses: --validation comes out of training."""
-    n_train = len(task.y_train) - (validation or 0)
-    held = f"{validation} validation, " if validation else ""
-    return f"{n_train} training, {held}{len(task.y_test)} test samples"
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="spikeclf",
+        description="Deep spiking neural networks trained on event streams.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"spikeclf {__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_datasets, _add_train, _add_make_nmnist, _add_compare_cost,
+                _add_reproduce):  # fmt: skip
+        add(commands)
+    return parser
+
+
+# ----------------------------------------------------------------- datasets
+def _add_datasets(commands):
+    datasets = commands.add_parser(
+        "datasets", help="list the data sets and where they were found"
+    )
+    datasets.add_argument(
+        "--data-home",
+        help="data folder (default: $SPIKECLF_DATA, then ~/.cache/spikeclf)",
+    )
+    datasets.set_defaults(run=_datasets)
+
+
+def _datasets(args):
+    rows = [
+        (
+            "digits",
+            "built in (scikit-learn's 8x8 digits, 1797 samples, sensor (8, 8, 1))",
+        )
+    ]
+    folder = find_mnist(args.data_home)
+    try:
+        X_train, _, X_test, _ = load_mnist(args.data_home, download=False)
+        rows.append(
+            (
+                "mnist",
+                f"found in {folder} ({len(X_train)} train + {len(X_test)} test "
+                "images, md5 verified)",
+            )
+        )
+    except FileNotFoundError:
+        rows.append(
+            (
+                "mnist",
+                f"not found: put {', '.join(MNIST_FILES)} (.gz or not) in {folder}",
+            )
+        )
+    except ValueError as exc:
+        rows.append(("mnist", f"unusable: {exc}"))
+    nmnist = get_data_home(args.data_home) / "NMNIST"
+    counts = [
+        len(list((nmnist / split).glob("[0-9]/*.bin"))) for split in ("Train", "Test")
+    ]
+    rows.append(
+        (
+            "nmnist",
+            f"{counts[0]} train + {counts[1]} test files in {nmnist}"
+            if counts[0] and counts[1]
+            else f"not found in {nmnist}: extract the real Train.zip and Test.zip "
+            "there, or run `spikeclf make-nmnist`",
+        )
+    )
+    try:
+        version = importlib.metadata.version("tonic")
+        rows.append(("tonic", f"installed ({version}): real-format event data sets"))
+    except importlib.metadata.PackageNotFoundError:
+        rows.append(
+            ("tonic", "not installed: pip install 'spikeclf[events]' to read N-MNIST")
+        )
+    for name, status in rows:
+        print(f"{name:<8}{status}")
+    return 0
+
+
+# -------------------------------------------------------------------- train
+def _add_train(commands):
+    train = commands.add_parser(
+        "train",
+        help="train a spiking MLP (default: the built-in digits, in under a minute)",
+        description="Train SpikingMLPClassifier (with --cnn, SpikingCNNClassifier) "
+        "on Poisson events of static images: "
+        "fresh events every epoch, long presentations for the test set.",
+    )
+    _add_data_options(train.add_argument_group("data and presentations"))
+    _add_model_options(train.add_argument_group("the classifier (fixed once trained)"))
+    _add_schedule_options(train.add_argument_group("epochs and averaging"))
+    _add_run_options(train.add_argument_group("evaluation, saving, resuming"))
+    train.set_defaults(run=_train, resume_hint=_train_resume_hint)
+
+
+def _add_data_options(group):
+    """What the classifier is trained and scored on, and how it is presented."""
+    group.add_argument(
+        "--dataset",
+        default="digits",
+        choices=["digits", "mnist", "pi-mnist", "nmnist"],
+        help="digits is built in; mnist and pi-mnist (permuted pixels) need the MNIST "
+        "files, nmnist the N-MNIST files (real, or made by make-nmnist) "
+        "(default: digits)",
+    )
+    group.add_argument(
+        "--data-home", help="folder holding mnist/ (see `spikeclf datasets`)"
+    )
+    group.add_argument(
+        "--validation",
+        type=int,
+        default=0,
+        help="hold out the last N training images and score them with the test "
+        "set (the paper's CNN: 10000, training on 50,000); image data sets only",
+    )
+    group.add_argument(
+        "--train-duration",
+        type=float,
+        default=0.05,
+        help="seconds of events per training image (default 0.05)",
+    )
+    group.add_argument(
+        "--test-duration",
+        type=float,
+        default=1.0,
+        help="seconds of events per test image (default 1.0)",
+    )
+    group.add_argument(
+        "--window",
+        type=int,
+        default=300,
+        help="nmnist: consecutive events per training presentation (default 300)",
+    )
+    group.add_argument(
+        "--limit",
+        type=int,
+        help="nmnist: read only this many files per digit and split",
+    )
+    group.add_argument(
+        "--elastic",
+        action="store_true",
+        help="elastic distortion of the training images, fresh every epoch "
+        "(Simard et al. 2003: alpha 34, sigma 4)",
+    )
+
+
+def _add_model_options(group):
+    """The classifier's parameters: a --resume'd run must repeat them."""
+    group.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        help="hidden layer sizes (default: 100 for digits, 800 for MNIST)",
+    )
+    group.add_argument(
+        "--cnn",
+        metavar="LAYERS",
+        help="train a SpikingCNNClassifier with these hidden layers, e.g. "
+        "20c5-p2-50c5-p2-200 (the paper's); image data sets only",
+    )
+    group.add_argument(
+        "--alpha",
+        type=float,
+        nargs="+",
+        default=[3.0, 1.5],
+        help="initial thresholds per layer in units of sqrt(3/fan-in) (default 3 1.5)",
+    )
+    group.add_argument(
+        "--solver",
+        choices=["sgd", "adam"],
+        help="optimizer (default: sgd for the MLP, adam for the CNN)",
+    )
+    group.add_argument(
+        "--learning-rate",
+        type=float,
+        help="weight learning rate (default: 0.002 for the MLP, 5e-4 for the CNN)",
+    )
+    group.add_argument(
+        "--decay-epochs",
+        type=float,
+        help="learning rates and threshold regularization decay by "
+        "exp(-epoch / DECAY_EPOCHS) (default 35, the paper's)",
+    )
+    group.add_argument(
+        "--weight-reg",
+        type=float,
+        default=0.002,
+        help="exponential weight regularization lambda of the hidden layers "
+        "(default 0.002)",
+    )
+    group.add_argument(
+        "--activity-tau",
+        type=float,
+        metavar="SECONDS",
+        help="time constant of the activities of Eq. 4 that training reads "
+        "(default: the membrane's tau, the paper's; inf: spike counts)",
+    )
+    group.add_argument(
+        "--output-loss",
+        choices=["max_normalized", "cross_entropy"],
+        default="max_normalized",
+        help="loss on the output spike counts (default: the paper's max_normalized)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="samples per optimizer step, simulated in parallel threads (--n-jobs); "
+        "1 is the paper's method (default: 1)",
+    )
+
+
+def _add_schedule_options(group):
+    """How long training lasts, and the parameter averaging at its end."""
+    group.add_argument(
+        "--epochs",
+        type=int,
+        help="training epochs (default: 30 for digits, 20 for MNIST)",
+    )
+    group.add_argument(
+        "--average",
+        type=int,
+        metavar="N",
+        help="predict with the mean of the parameters of the epochs after the "
+        "first N (stochastic weight averaging; the schedule holds from epoch N); "
+        "also applies to a --resume'd run",
+    )
+    group.add_argument(
+        "--average-learning-rate",
+        type=float,
+        metavar="LR",
+        help="weight learning rate while averaging (default: the schedule's at "
+        "epoch N)",
+    )
+    group.add_argument(
+        "--average-every",
+        type=int,
+        metavar="SAMPLES",
+        help="while averaging, also add the parameters to the mean after every "
+        "SAMPLES training samples (default: at each epoch's end only)",
+    )
+
+
+def _add_run_options(group):
+    """Scoring, the saved model, the seed, threads and verbosity."""
+    group.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="score the test set every N epochs too",
+    )
+    group.add_argument(
+        "--output",
+        help="save the model here (joblib) after every epoch, written atomically",
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in --output, up to --epochs in all",
+    )
+    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="threads for training (batches of --batch-size > 1) and testing; "
+        "-1 all cores",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="a line per epoch (-vv: bars)",
+    )
+
+
+def _train(args):
+    from .experiments import TrainingRun, run_training
+
+    def log(line):
+        print(line, flush=True)
+
+    run = TrainingRun.from_namespace(args)
+    history = run_training(run, log=log)
+    if not history:
+        print(f"nothing to do: {run.output} has {run.epochs} epochs already")
+        return 0
+    final = history[-1]
+    print(
+        f"test accuracy {final['test_accuracy']:.4f}, "
+        f"{final['synops_per_sample']:.3g} synaptic operations per test sample"
+        + (f"; model saved to {run.output}" if run.output else "")
+    )
+    return 0
 
 
 def _train_resume_hint(args):
@@ -53,198 +345,8 @@ def _train_resume_hint(args):
     return ""
 
 
-def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="spikeclf",
-        description="Deep spiking neural networks trained on event streams.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"spikeclf {__version__}"
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    datasets = commands.add_parser(
-        "datasets", help="list the data sets and where they were found"
-    )
-    datasets.add_argument(
-        "--data-home",
-        help="data folder (default: $SPIKECLF_DATA, then ~/.cache/spikeclf)",
-    )
-    datasets.set_defaults(run=_datasets)
-
-    train = commands.add_parser(
-        "train",
-        help="train a spiking MLP (default: the built-in digits, in under a minute)",
-        description="Train SpikingMLPClassifier (with --cnn, SpikingCNNClassifier) "
-        "on Poisson events of static images: "
-        "fresh events every epoch, long presentations for the test set.",
-    )
-    train.add_argument(
-        "--dataset",
-        default="digits",
-        choices=["digits", "mnist", "pi-mnist", "nmnist"],
-        help="digits is built in; mnist and pi-mnist (permuted pixels) need the MNIST "
-        "files, nmnist the N-MNIST files (real, or made by make-nmnist) "
-        "(default: digits)",
-    )
-    train.add_argument(
-        "--data-home", help="folder holding mnist/ (see `spikeclf datasets`)"
-    )
-    train.add_argument(
-        "--hidden",
-        type=int,
-        nargs="+",
-        help="hidden layer sizes (default: 100 for digits, 800 for MNIST)",
-    )
-    train.add_argument(
-        "--epochs",
-        type=int,
-        help="training epochs (default: 30 for digits, 20 for MNIST)",
-    )
-    train.add_argument(
-        "--cnn",
-        metavar="LAYERS",
-        help="train a SpikingCNNClassifier with these hidden layers, e.g. "
-        "20c5-p2-50c5-p2-200 (the paper's); image data sets only",
-    )
-    train.add_argument(
-        "--elastic",
-        action="store_true",
-        help="elastic distortion of the training images, fresh every epoch "
-        "(Simard et al. 2003: alpha 34, sigma 4)",
-    )
-    train.add_argument(
-        "--validation",
-        type=int,
-        default=0,
-        help="hold out the last N training images and score them with the test "
-        "set (the paper's CNN: 10000, training on 50,000); image data sets only",
-    )
-    train.add_argument(
-        "--solver",
-        choices=["sgd", "adam"],
-        help="optimizer (default: sgd for the MLP, adam for the CNN)",
-    )
-    train.add_argument(
-        "--learning-rate",
-        type=float,
-        help="weight learning rate (default: 0.002 for the MLP, 5e-4 for the CNN)",
-    )
-    train.add_argument(
-        "--decay-epochs",
-        type=float,
-        help="learning rates and threshold regularization decay by "
-        "exp(-epoch / DECAY_EPOCHS) (default 35, the paper's)",
-    )
-    train.add_argument(
-        "--alpha",
-        type=float,
-        nargs="+",
-        default=[3.0, 1.5],
-        help="initial thresholds per layer in units of sqrt(3/fan-in) (default 3 1.5)",
-    )
-    train.add_argument(
-        "--train-duration",
-        type=float,
-        default=0.05,
-        help="seconds of events per training image (default 0.05)",
-    )
-    train.add_argument(
-        "--test-duration",
-        type=float,
-        default=1.0,
-        help="seconds of events per test image (default 1.0)",
-    )
-    train.add_argument(
-        "--window",
-        type=int,
-        default=300,
-        help="nmnist: consecutive events per training presentation (default 300)",
-    )
-    train.add_argument(
-        "--limit",
-        type=int,
-        help="nmnist: read only this many files per digit and split",
-    )
-    train.add_argument(
-        "--eval-every",
-        type=int,
-        default=0,
-        help="score the test set every N epochs too",
-    )
-    train.add_argument(
-        "--weight-reg",
-        type=float,
-        default=0.002,
-        help="exponential weight regularization lambda of the hidden layers "
-        "(default 0.002)",
-    )
-    train.add_argument(
-        "--average",
-        type=int,
-        metavar="N",
-        help="predict with the mean of the parameters of the epochs after the "
-        "first N (stochastic weight averaging; the schedule holds from epoch N); "
-        "also applies to a --resume'd run",
-    )
-    train.add_argument(
-        "--average-learning-rate",
-        type=float,
-        metavar="LR",
-        help="weight learning rate while averaging (default: the schedule's at "
-        "epoch N)",
-    )
-    train.add_argument(
-        "--average-every",
-        type=int,
-        metavar="SAMPLES",
-        help="while averaging, also add the parameters to the mean after every "
-        "SAMPLES training samples (default: at each epoch's end only)",
-    )
-    train.add_argument(
-        "--activity-tau",
-        type=float,
-        metavar="SECONDS",
-        help="time constant of the activities of Eq. 4 that training reads "
-        "(default: the membrane's tau, the paper's; inf: spike counts)",
-    )
-    train.add_argument(
-        "--output-loss",
-        choices=["max_normalized", "cross_entropy"],
-        default="max_normalized",
-        help="loss on the output spike counts (default: the paper's max_normalized)",
-    )
-    train.add_argument(
-        "--output",
-        help="save the model here (joblib) after every epoch, written atomically",
-    )
-    train.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run saved in --output, up to --epochs in all",
-    )
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument(
-        "--batch-size",
-        type=int,
-        help="samples per optimizer step, simulated in parallel threads (--n-jobs); "
-        "1 is the paper's method (default: 1)",
-    )
-    train.add_argument(
-        "--n-jobs",
-        type=int,
-        default=None,
-        help="threads for training (batches of --batch-size > 1) and testing; "
-        "-1 all cores",
-    )
-    train.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="a line per epoch (-vv: bars)",
-    )
-    train.set_defaults(run=_train, resume_hint=_train_resume_hint)
-
+# -------------------------------------------------------------- make-nmnist
+def _add_make_nmnist(commands):
     make = commands.add_parser(
         "make-nmnist",
         help="write an emulated N-MNIST (MNIST through a saccading DVS) in the real "
@@ -267,6 +369,25 @@ def _build_parser():
         ),
     )
 
+
+def _make_nmnist(args):
+    from .datasets import make_nmnist_like
+    from .dvs import SaccadeEmulator
+
+    out = args.output or args.mnist_home
+    written = make_nmnist_like(
+        args.mnist_home,
+        out,
+        emulator=SaccadeEmulator(random_state=args.seed),
+        limit=args.limit,
+        n_jobs=args.n_jobs,
+    )
+    print(f"wrote {written} files; N-MNIST is in {get_data_home(out) / 'NMNIST'}")
+    return 0
+
+
+# ------------------------------------------------------------- compare-cost
+def _add_compare_cost(commands):
     cost = commands.add_parser(
         "compare-cost",
         help="accuracy against operations: SNN against the frame ANN on N-MNIST "
@@ -305,6 +426,35 @@ def _build_parser():
     cost.add_argument("-v", "--verbose", action="count", default=0)
     cost.set_defaults(run=_compare_cost)
 
+
+def _compare_cost(args):
+    from .cost import compare_cost, cost_summary, cost_table, plot_cost_comparison
+
+    result = compare_cost(
+        args.dataset, args.data_home, snn=args.snn, ann=args.ann,
+        hidden=args.hidden and tuple(args.hidden), epochs=args.epochs,
+        limit=args.limit, random_state=args.seed, verbose=args.verbose,
+    )  # fmt: skip
+    names = list(result)
+    np.savetxt(args.csv, np.column_stack([result[n] for n in names]),
+               delimiter=",", header=",".join(names), comments="")  # fmt: skip
+    print(cost_table(result))
+    target, snn_ops, ann_ops = cost_summary(result)
+    print(
+        f"to reach {100 * target:.2f} %: SNN {snn_ops:.3g} synaptic operations, ANN "
+        f"{ann_ops:.3g} MACs per sample: the ANN needs {ann_ops / snn_ops:.2f} times "
+        f"the SNN's; table in {args.csv}"
+    )
+    try:
+        plot_cost_comparison(result, args.figure)
+        print(f"figure in {args.figure}")
+    except ImportError:
+        print("matplotlib is not installed: no figure")
+    return 0
+
+
+# ---------------------------------------------------------------- reproduce
+def _add_reproduce(commands):
     reproduce = commands.add_parser(
         "reproduce",
         help="train and score what a table or figure of the paper needs; write a "
@@ -357,7 +507,6 @@ def _build_parser():
             "continue"
         ),
     )
-    return parser
 
 
 def _reproduce(args):
@@ -418,328 +567,3 @@ def _reproduce(args):
             logger.removeHandler(handler)
             handler.close()
     return 1 if failed else 0
-
-
-def _train(args):
-    from .experiments import load_task, train_on_event_streams, train_on_images
-
-    if args.cnn and args.dataset == "nmnist":
-        raise ValueError("--cnn trains on images: use --dataset digits or mnist")
-    if args.elastic and args.dataset == "nmnist":
-        raise ValueError("--elastic distorts images: use --dataset digits or mnist")
-    task = load_task(args.dataset, args.data_home, limit=args.limit)
-    if args.epochs is None:
-        args.epochs = 30 if args.dataset == "digits" else 20
-    classifier = _classifier(args, task)
-    shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
-    print(
-        f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
-        f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
-        f"{classifier.output_loss} loss on {args.dataset} "
-        f"({_split_sizes(task, args.validation)}), "
-        f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {args.epochs}",
-        flush=True,
-    )
-    protocol = dict(
-        epochs=args.epochs,
-        eval_every=args.eval_every,
-        random_state=args.seed,
-        save=args.output,
-        log=lambda line: print(line, flush=True),
-    )
-    if args.dataset == "nmnist":
-        history = train_on_event_streams(
-            task, classifier, window=args.window, **protocol
-        )
-    else:
-        history = train_on_images(
-            task,
-            classifier,
-            augment=ElasticDistortion() if args.elastic else None,
-            validation=args.validation,
-            train_duration=args.train_duration,
-            test_duration=args.test_duration,
-            **protocol,
-        )
-    if not history:
-        print(f"nothing to do: {args.output} has {args.epochs} epochs already")
-        return 0
-    final = history[-1]
-    print(
-        f"test accuracy {final['test_accuracy']:.4f}, "
-        f"{final['synops_per_sample']:.3g} synaptic operations per test sample"
-        + (f"; model saved to {args.output}" if args.output else "")
-    )
-    return 0
-
-
-def _make_nmnist(args):
-    from .datasets import make_nmnist_like
-    from .dvs import SaccadeEmulator
-
-    out = args.output or args.mnist_home
-    written = make_nmnist_like(
-        args.mnist_home,
-        out,
-        emulator=SaccadeEmulator(random_state=args.seed),
-        limit=args.limit,
-        n_jobs=args.n_jobs,
-    )
-    print(f"wrote {written} files; N-MNIST is in {get_data_home(out) / 'NMNIST'}")
-    return 0
-
-
-def _compare_cost(args):
-    from .cost import operations_to_reach, plot_cost_comparison
-
-    result = (_event_cost if args.dataset == "nmnist" else _image_cost)(args)
-    names = list(result)
-    np.savetxt(
-        args.csv,
-        np.column_stack([result[n] for n in names]),
-        delimiter=",",
-        header=",".join(names),
-        comments="",
-    )
-    frames = "ann_frame_accuracy" in result
-    print(
-        "  ms  SNN %   synops   ANN %" + ("  frame %" if frames else "") + "     MACs"
-    )
-    for i, t in enumerate(result["time"]):
-        row = {name: values[i] for name, values in result.items()}
-        frame = f" {100 * row['ann_frame_accuracy']:8.2f}" if frames else ""
-        print(
-            f"{1e3 * t:4.0f} {100 * row['snn_accuracy']:6.2f} "
-            f"{row['snn_operations']:8.3g} {100 * row['ann_accuracy']:7.2f}"
-            f"{frame} {row['ann_operations']:8.3g}"
-        )
-    target = min(result["snn_accuracy"].max(), result["ann_accuracy"].max())
-    snn_ops = operations_to_reach(
-        result["snn_accuracy"], result["snn_operations"], target
-    )
-    ann_ops = operations_to_reach(
-        result["ann_accuracy"], result["ann_operations"], target, interpolate=False
-    )
-    print(
-        f"to reach {100 * target:.2f} %: SNN {snn_ops:.3g} synaptic operations, ANN "
-        f"{ann_ops:.3g} MACs per sample: the ANN needs {ann_ops / snn_ops:.2f} times "
-        f"the SNN's; table in {args.csv}"
-    )
-    try:
-        plot_cost_comparison(result, args.figure)
-        print(f"figure in {args.figure}")
-    except ImportError:
-        print("matplotlib is not installed: no figure")
-    return 0
-
-
-def _event_cost(args):
-    """N-MNIST: the SNN against the frame ANN on the test streams."""
-    from ._ann import FrameANNClassifier
-    from .cost import cost_comparison
-    from .experiments import load_task, train_on_event_streams
-
-    task = load_task("nmnist", args.data_home, limit=args.limit)
-    snn = _cost_snn(args, task, (200,), train_on_event_streams)
-    ann = _cost_ann(args, snn, FrameANNClassifier, task.X_train, task.y_train)
-    return cost_comparison(snn, ann, task.X_test, task.y_test)
-
-
-def _image_cost(args):
-    """Images: the SNN on their Poisson streams against an MLP on the pixels."""
-    from sklearn.neural_network import MLPClassifier
-
-    from .cost import image_cost_comparison
-    from .experiments import encode_test_set, load_task, train_on_images
-
-    name = "pi-mnist" if args.dataset == "mnist" else "digits"
-    task = load_task(name, args.data_home, limit=args.limit)
-    default = (800,) if args.dataset == "mnist" else (100,)
-    snn = _cost_snn(args, task, default, train_on_images)
-    scale = float(task.X_train.max())
-    features = task.X_train.reshape(len(task.X_train), -1) / scale
-    mlp = _cost_ann(args, snn, MLPClassifier, features, task.y_train)
-    X = encode_test_set(task, random_state=args.seed)  # what `train` scored
-    test_features = task.X_test.reshape(len(task.X_test), -1) / scale
-    return image_cost_comparison(snn, mlp, X, test_features, task.y_test)
-
-
-def _cost_ann(args, snn, estimator, X, y):
-    """The ANN of compare-cost: loaded from --ann, or one of the SNN's shape fitted."""
-    if args.ann:
-        return joblib.load(args.ann)
-    return estimator(
-        snn.hidden_layer_sizes,
-        max_iter=args.epochs,
-        random_state=args.seed,
-        verbose=bool(args.verbose),
-    ).fit(X, y)
-
-
-def _cost_snn(args, task, default_hidden, train):
-    """The SNN of compare-cost: loaded from --snn, or trained for --epochs."""
-    from .experiments import default_classifier
-
-    if args.snn:
-        return joblib.load(args.snn)
-    hidden = tuple(args.hidden) if args.hidden else default_hidden
-    snn = default_classifier(task.name, hidden, args.seed, args.verbose)
-    train(task, snn, epochs=args.epochs, random_state=args.seed, log=print)
-    return snn
-
-
-def _classifier(args, task):
-    """The classifier to train: saved in --output with --resume, else a new one."""
-    from .experiments import default_classifier
-
-    if args.resume:
-        if not args.output:
-            raise ValueError("--resume continues the run saved in --output: give both")
-        if os.path.exists(args.output):
-            classifier = joblib.load(args.output)
-            if not isinstance(classifier, BaseSpikingClassifier):
-                raise ValueError(
-                    f"{args.output} holds a {type(classifier).__name__}, not a "
-                    "spikeclf spiking classifier"
-                )
-            _check_resumed(classifier, args)
-            print(f"resuming {args.output} after epoch {classifier.n_iter_}")
-            return classifier.set_params(
-                verbose=args.verbose, n_jobs=args.n_jobs, **_averaging(args)
-            )
-    return default_classifier(
-        args.dataset,
-        args.hidden,
-        args.seed,
-        args.verbose,
-        layers=args.cnn,
-        sensor_size=getattr(task, "sensor_size", None),
-        n_jobs=args.n_jobs,
-        **_averaging(args),
-        **_training_options(args),
-    )
-
-
-def _training_options(args):
-    """The classifier parameters the command's training options give (named as
-    the parameters; the ones not given left out, for the defaults)."""
-    return _given(
-        alpha=tuple(args.alpha),
-        output_loss=args.output_loss,
-        weight_reg=args.weight_reg,
-        solver=args.solver,
-        learning_rate=args.learning_rate,
-        decay_epochs=args.decay_epochs,
-        activity_tau=args.activity_tau,
-        batch_size=args.batch_size,
-    )
-
-
-def _check_resumed(classifier, args):
-    """Refuse a --resume whose options disagree with the run saved in --output.
-
-    The saved classifier is what continues, so a differing option would be
-    ignored, and a differing --seed would permute the pixels and draw the events
-    of another run: the saved work would go on with the wrong data.
-    """
-    given = {
-        "random_state": args.seed,
-        "hidden_layer_sizes": args.hidden and tuple(args.hidden),
-        "layers": args.cnn,
-        **_training_options(args),
-    }
-    flags = {
-        "random_state": "--seed",
-        "hidden_layer_sizes": "--hidden",
-        "layers": "--cnn",
-    }
-    saved = classifier.get_params()
-    # None on either side cannot disagree: an option not given, one the saved
-    # classifier does not have (a CNN's hidden sizes) or left at its default.
-    differ = [
-        f"{flags.get(name, '--' + name.replace('_', '-'))} {_shown(value)} "
-        f"(saved: {_shown(saved[name])})"
-        for name, value in given.items()
-        if value is not None
-        and saved.get(name) is not None
-        and _shown(value) != _shown(saved[name])
-    ]
-    if differ:
-        raise ValueError(
-            f"--resume continues {args.output} with the options it was started with, "
-            f"but {', '.join(differ)}: give its own (only --epochs, --eval-every, "
-            "--average, --average-learning-rate, --average-every, --train-duration, "
-            "--test-duration, --window, --n-jobs and -v may change)"
-        )
-
-
-def _shown(value):
-    """An option's value as the command line writes it (3 and 3.0 alike)."""
-    if isinstance(value, (tuple, list)):
-        return " ".join(_shown(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _averaging(args):
-    """--average, --average-learning-rate and --average-every, when given."""
-    return _given(
-        average=args.average,
-        average_learning_rate=args.average_learning_rate,
-        average_every=args.average_every,
-    )
-
-
-def _given(**options):
-    """The options given on the command line: those not None."""
-    return {name: value for name, value in options.items() if value is not None}
-
-
-def _datasets(args):
-    rows = [
-        (
-            "digits",
-            "built in (scikit-learn's 8x8 digits, 1797 samples, sensor (8, 8, 1))",
-        )
-    ]
-    folder = find_mnist(args.data_home)
-    try:
-        X_train, _, X_test, _ = load_mnist(args.data_home, download=False)
-        rows.append(
-            (
-                "mnist",
-                f"found in {folder} ({len(X_train)} train + {len(X_test)} test "
-                "images, md5 verified)",
-            )
-        )
-    except FileNotFoundError:
-        rows.append(
-            (
-                "mnist",
-                f"not found: put {', '.join(MNIST_FILES)} (.gz or not) in {folder}",
-            )
-        )
-    except ValueError as exc:
-        rows.append(("mnist", f"unusable: {exc}"))
-    nmnist = get_data_home(args.data_home) / "NMNIST"
-    counts = [
-        len(list((nmnist / split).glob("[0-9]/*.bin"))) for split in ("Train", "Test")
-    ]
-    rows.append(
-        (
-            "nmnist",
-            f"{counts[0]} train + {counts[1]} test files in {nmnist}"
-            if counts[0] and counts[1]
-            else f"not found in {nmnist}: extract the real Train.zip and Test.zip "
-            "there, or run `spikeclf make-nmnist`",
-        )
-    )
-    try:
-        version = importlib.metadata.version("tonic")
-        rows.append(("tonic", f"installed ({version}): real-format event data sets"))
-    except importlib.metadata.PackageNotFoundError:
-        rows.append(
-            ("tonic", "not installed: pip install 'spikeclf[events]' to read N-MNIST")
-        )
-    for name, status in rows:
-        print(f"{name:<8}{status}")
-    return 0

@@ -7,12 +7,16 @@ the streams unfold: the SNN on the streams cut at each frame boundary, the ANN
 after each frame.
 """
 
+import joblib
 import numpy as np
 
 from .events import _as_stream_list
 
 __all__ = [
+    "compare_cost",
     "cost_comparison",
+    "cost_summary",
+    "cost_table",
     "image_cost_comparison",
     "mlp_macs",
     "operations_to_reach",
@@ -232,3 +236,129 @@ def plot_cost_comparison(result, path=None):
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def compare_cost(dataset="nmnist", data_home=None, *, snn=None, ann=None,
+                 hidden=None, epochs=10, limit=None, random_state=0, verbose=0,
+                 log=print):  # fmt: skip
+    """What ``spikeclf compare-cost`` measures: an SNN against an ANN, trained or
+    loaded, on the test set of ``dataset``.
+
+    Parameters
+    ----------
+    dataset : {"nmnist", "mnist", "digits"}, default="nmnist"
+        ``"nmnist"``: the SNN on the test streams against a
+        :class:`~spikeclf.FrameANNClassifier` on their 30 ms frames
+        (:func:`cost_comparison`); ``"mnist"`` (permutation-invariant) and
+        ``"digits"``: the SNN on the 1 s Poisson streams of the test images
+        against an MLP on the pixels (:func:`image_cost_comparison`).
+    data_home : str or path-like, default=None
+        Folder holding ``NMNIST/`` or ``mnist/``.
+    snn, ann : str or path-like, default=None
+        Fitted models saved by joblib; None trains one (the ANN of the SNN's
+        hidden sizes).
+    hidden : tuple of int, default=None
+        Hidden sizes of a trained SNN; None: 200 for nmnist, 800 for mnist,
+        100 for digits.
+    epochs : int, default=10
+        Epochs of what is trained.
+    limit : int, default=None
+        N-MNIST: files per digit and split.
+    random_state : int, default=0
+        Seed of what is trained, and of the test events.
+    verbose : int, default=0
+        Verbosity of what is trained.
+    log : callable, default=print
+        Called with the training's lines.
+
+    Returns
+    -------
+    dict of ndarray
+        As :func:`cost_comparison` or :func:`image_cost_comparison`.
+    """
+    from ._ann import FrameANNClassifier
+    from .experiments import (
+        default_classifier,
+        encode_test_set,
+        load_task,
+        train_on_event_streams,
+        train_on_images,
+    )
+
+    if dataset not in ("nmnist", "mnist", "digits"):
+        raise ValueError(
+            f"unknown data set {dataset!r}: choose nmnist, mnist or digits"
+        )
+    task = load_task("pi-mnist" if dataset == "mnist" else dataset, data_home,
+                     limit=limit)  # fmt: skip
+    if snn is not None:
+        snn = joblib.load(snn)
+    else:
+        default = {"nmnist": (200,), "mnist": (800,), "digits": (100,)}[dataset]
+        snn = default_classifier(task.name, hidden or default, random_state, verbose)
+        train = train_on_event_streams if dataset == "nmnist" else train_on_images
+        train(task, snn, epochs=epochs, random_state=random_state, log=log)
+
+    def fitted_ann(estimator, X):
+        if ann is not None:
+            return joblib.load(ann)
+        return estimator(snn.hidden_layer_sizes, max_iter=epochs,
+                         random_state=random_state, verbose=bool(verbose)).fit(
+            X, task.y_train)  # fmt: skip
+
+    if dataset == "nmnist":
+        frame_ann = fitted_ann(FrameANNClassifier, task.X_train)
+        return cost_comparison(snn, frame_ann, task.X_test, task.y_test)
+    from sklearn.neural_network import MLPClassifier
+
+    scale = float(task.X_train.max())
+    mlp = fitted_ann(MLPClassifier, task.X_train.reshape(len(task.X_train), -1) / scale)
+    X = encode_test_set(task, random_state=random_state)  # what `train` scored
+    features = task.X_test.reshape(len(task.X_test), -1) / scale
+    return image_cost_comparison(snn, mlp, X, features, task.y_test)
+
+
+def cost_table(result):
+    """:func:`compare_cost`'s result as a text table, one line per time.
+
+    Parameters
+    ----------
+    result : dict of ndarray
+
+    Returns
+    -------
+    str
+        Time (ms), accuracies (%) and operations of the SNN and the ANN.
+    """
+    frames = "ann_frame_accuracy" in result
+    lines = ["  ms  SNN %   synops   ANN %" + ("  frame %" if frames else "")
+             + "     MACs"]  # fmt: skip
+    for i, t in enumerate(result["time"]):
+        row = {name: values[i] for name, values in result.items()}
+        frame = f" {100 * row['ann_frame_accuracy']:8.2f}" if frames else ""
+        lines.append(
+            f"{1e3 * t:4.0f} {100 * row['snn_accuracy']:6.2f} "
+            f"{row['snn_operations']:8.3g} {100 * row['ann_accuracy']:7.2f}"
+            f"{frame} {row['ann_operations']:8.3g}"
+        )
+    return "\n".join(lines)
+
+
+def cost_summary(result):
+    """The accuracy both networks reach, and the operations each needs for it.
+
+    Parameters
+    ----------
+    result : dict of ndarray
+
+    Returns
+    -------
+    target, snn_operations, ann_operations : float
+        The lower of the two best accuracies; the SNN's synaptic operations
+        (interpolated) and the ANN's multiply-accumulates per sample to reach it.
+    """
+    target = min(result["snn_accuracy"].max(), result["ann_accuracy"].max())
+    snn = operations_to_reach(result["snn_accuracy"], result["snn_operations"], target)
+    ann = operations_to_reach(result["ann_accuracy"], result["ann_operations"],
+                              target, interpolate=False)  # fmt: skip
+    return float(target), snn, ann

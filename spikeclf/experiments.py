@@ -7,17 +7,20 @@ presented as random windows of 300 events in training and whole in testing
 (section 3.3).
 """
 
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import joblib
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from ._base import BaseSpikingClassifier
 from ._cnn import SpikingCNNClassifier
 from ._mlp import SpikingMLPClassifier
 from ._persistence import dump_atomically
+from .augment import ElasticDistortion
 from .datasets import load_mnist, load_nmnist
 from .dvs import NMNIST_SENSOR_SIZE
 from .encoders import PoissonEncoder
@@ -26,10 +29,13 @@ from .transforms import RandomEventWindow
 __all__ = [
     "EventTask",
     "ImageTask",
+    "TrainingRun",
     "encode_test_set",
     "iter_test_set",
     "load_or_train",
     "load_task",
+    "run_training",
+    "split_digits",
     "train_on_event_streams",
     "train_on_images",
 ]
@@ -88,7 +94,7 @@ class EventTask:
     sensor_size: tuple
 
 
-def load_task(name, data_home=None, limit=None):
+def load_task(name, data_home=None, limit=None, *, download=True):
     """A task by name.
 
     Parameters
@@ -100,6 +106,9 @@ def load_task(name, data_home=None, limit=None):
         Folder of the data sets (see :func:`spikeclf.datasets.get_data_home`).
     limit : int, default=None
         N-MNIST only: files per digit and split; None reads them all.
+    download : bool, default=True
+        MNIST only: download the files missing from ``data_home``; False
+        raises FileNotFoundError instead.
 
     Returns
     -------
@@ -111,20 +120,32 @@ def load_task(name, data_home=None, limit=None):
         return EventTask(name, X_train, y_train, X_test, y_test, NMNIST_SENSOR_SIZE)
     if name == "digits":
         digits = load_digits()
-        X_train, X_test, y_train, y_test = train_test_split(
-            digits.images,
-            digits.target,
-            test_size=0.25,
-            random_state=0,
-            stratify=digits.target,
-        )
+        X_train, X_test, y_train, y_test = split_digits(digits.images, digits.target)
         return ImageTask(name, X_train, y_train, X_test, y_test, False)
     if name in ("pi-mnist", "mnist"):
-        X_train, y_train, X_test, y_test = load_mnist(data_home)
+        X_train, y_train, X_test, y_test = load_mnist(data_home, download=download)
         return ImageTask(name, X_train, y_train, X_test, y_test, name == "pi-mnist")
     raise ValueError(
         f"unknown data set {name!r}: choose digits, mnist, pi-mnist or nmnist"
     )
+
+
+def split_digits(X, y):
+    """The split of sklearn's digits every digits task uses: 75/25, stratified.
+
+    Parameters
+    ----------
+    X : array-like or list of event streams
+        The 1797 digits, as images or as event streams.
+    y : array-like of shape (1797,)
+        Their labels.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test
+        As :func:`sklearn.model_selection.train_test_split` returns them.
+    """
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
 
 
 def train_on_images(
@@ -303,10 +324,15 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
 
 
 def _encoder(task, duration, rate, random_state):
-    """A PoissonEncoder fitted to the task; its permutation comes from random_state."""
+    """A PoissonEncoder fitted to the task; its permutation comes from random_state.
+
+    Its ``transform`` gives ``duration`` seconds: the caller encodes a training
+    epoch or a test set with it, each under a seed of its own.
+    """
     return PoissonEncoder(
         rate=rate,
         duration=duration,
+        test_duration=duration,
         permute_pixels=task.permute_pixels,
         random_state=random_state,
     ).fit(task.X_train)
@@ -450,3 +476,265 @@ def default_classifier(
         return SpikingCNNClassifier(layers=layers, **common)
     hidden = tuple(hidden) if hidden else ((100,) if task_name == "digits" else (800,))
     return SpikingMLPClassifier(hidden_layer_sizes=hidden, **common)
+
+
+@dataclass
+class TrainingRun:
+    """A training run as plain values: what ``spikeclf train`` was asked to do.
+
+    :func:`run_training` does it. The fields are the command's options (``hidden``
+    is ``--hidden``, ``seed`` is ``--seed``, ``cnn`` is ``--cnn``); a classifier
+    parameter left None takes the classifier's default.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "pi-mnist", "nmnist"}
+        The task (:func:`load_task`).
+    data_home : str or None
+        Folder of the data sets.
+    epochs : int or None
+        Last epoch to train; None becomes 30 for digits, 20 for the others.
+    hidden : tuple of int or None
+        Hidden layer sizes of the MLP; None: 100 for digits, 800 otherwise.
+    cnn : str or None
+        Layers of a :class:`SpikingCNNClassifier` instead of the MLP.
+    elastic : bool
+        Elastic distortion of the training images, fresh every epoch.
+    validation : int
+        Training images held out and scored with the test set.
+    train_duration, test_duration : float
+        Seconds of events per training and test image.
+    window : int
+        N-MNIST: consecutive events per training presentation.
+    limit : int or None
+        N-MNIST: files per digit and split.
+    eval_every : int
+        Score the test set every that many epochs too.
+    output : str or None
+        Where the classifier is saved after every epoch.
+    resume : bool
+        Continue the classifier saved in ``output``.
+    seed : int
+        The classifier's ``random_state`` and the seed of the events.
+    n_jobs : int or None
+        Threads of the classifier.
+    verbose : int
+        The classifier's verbosity.
+    alpha, output_loss, weight_reg, solver, learning_rate, decay_epochs, \
+activity_tau, batch_size
+        Classifier parameters of the same names; None: the default.
+    average, average_learning_rate, average_every
+        Parameter averaging, which a resumed run may change; None: as saved.
+    """
+
+    dataset: str = "digits"
+    data_home: str | None = None
+    epochs: int | None = None
+    hidden: tuple | None = None
+    cnn: str | None = None
+    elastic: bool = False
+    validation: int = 0
+    train_duration: float = 0.05
+    test_duration: float = 1.0
+    window: int = 300
+    limit: int | None = None
+    eval_every: int = 0
+    output: str | None = None
+    resume: bool = False
+    seed: int = 0
+    n_jobs: int | None = None
+    verbose: int = 0
+    alpha: tuple | None = None
+    output_loss: str | None = None
+    weight_reg: float | None = None
+    solver: str | None = None
+    learning_rate: float | None = None
+    decay_epochs: float | None = None
+    activity_tau: float | None = None
+    batch_size: int | None = None
+    average: int | None = None
+    average_learning_rate: float | None = None
+    average_every: int | None = None
+
+    def __post_init__(self):
+        if self.epochs is None:
+            self.epochs = 30 if self.dataset == "digits" else 20
+
+    @classmethod
+    def from_namespace(cls, namespace):
+        """The run an :class:`argparse.Namespace` (or any object) describes.
+
+        Parameters
+        ----------
+        namespace : object
+            Has the fields as attributes (those it lacks take their defaults),
+            as ``spikeclf train``'s parsed options do.
+
+        Returns
+        -------
+        TrainingRun
+        """
+        return cls(
+            **{f.name: getattr(namespace, f.name, f.default) for f in fields(cls)}
+        )
+
+    def model_options(self):
+        """The classifier parameters given, which a resumed run must keep."""
+        return _given(
+            alpha=None if self.alpha is None else tuple(self.alpha),
+            output_loss=self.output_loss,
+            weight_reg=self.weight_reg,
+            solver=self.solver,
+            learning_rate=self.learning_rate,
+            decay_epochs=self.decay_epochs,
+            activity_tau=self.activity_tau,
+            batch_size=self.batch_size,
+        )
+
+    def averaging(self):
+        """The averaging parameters given, which a resumed run may change."""
+        return _given(
+            average=self.average,
+            average_learning_rate=self.average_learning_rate,
+            average_every=self.average_every,
+        )
+
+
+#: The option of ``spikeclf train`` that sets each classifier parameter, where
+#: the names differ.
+_OPTION_OF = {"random_state": "--seed", "hidden_layer_sizes": "--hidden",
+              "layers": "--cnn"}  # fmt: skip
+#: Options a resumed run may change.
+_RESUMABLE = ("--epochs, --eval-every, --average, --average-learning-rate, "
+              "--average-every, --train-duration, --test-duration, --window, "
+              "--n-jobs and -v")  # fmt: skip
+
+
+def run_training(run, *, log=print):
+    """Do a :class:`TrainingRun`: build or resume the classifier, train, evaluate.
+
+    Parameters
+    ----------
+    run : TrainingRun
+    log : callable, default=print
+        Called with each line of progress: the classifier and the data, then
+        one line per evaluation.
+
+    Returns
+    -------
+    history : list of dict
+        One record per evaluation, as :func:`train_on_images` returns them;
+        empty when ``run.output`` had ``run.epochs`` epochs already.
+
+    Raises
+    ------
+    ValueError
+        On options that do not fit together or do not fit the saved run.
+    """
+    if run.dataset == "nmnist" and run.cnn:
+        raise ValueError("--cnn trains on images: use --dataset digits or mnist")
+    if run.dataset == "nmnist" and run.elastic:
+        raise ValueError("--elastic distorts images: use --dataset digits or mnist")
+    task = load_task(run.dataset, run.data_home, limit=run.limit)
+    classifier = _run_classifier(run, task, log)
+    shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
+    log(
+        f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
+        f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
+        f"{classifier.output_loss} loss on {run.dataset} "
+        f"({_split_sizes(task, run.validation)}), "
+        f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {run.epochs}"
+    )
+    protocol = dict(epochs=run.epochs, eval_every=run.eval_every,
+                    random_state=run.seed, save=run.output, log=log)  # fmt: skip
+    if run.dataset == "nmnist":
+        return train_on_event_streams(task, classifier, window=run.window, **protocol)
+    return train_on_images(
+        task,
+        classifier,
+        augment=ElasticDistortion() if run.elastic else None,
+        validation=run.validation,
+        train_duration=run.train_duration,
+        test_duration=run.test_duration,
+        **protocol,
+    )
+
+
+def _split_sizes(task, validation):
+    """The sizes of the splits a run uses: the validation comes out of training."""
+    n_train = len(task.y_train) - (validation or 0)
+    held = f"{validation} validation, " if validation else ""
+    return f"{n_train} training, {held}{len(task.y_test)} test samples"
+
+
+def _run_classifier(run, task, log):
+    """The classifier of ``run``: the one saved in ``run.output`` when resuming."""
+    if run.resume and not run.output:
+        raise ValueError("--resume continues the run saved in --output: give both")
+    options = run.model_options()
+    if run.resume and os.path.exists(run.output):
+        classifier = joblib.load(run.output)
+        if not isinstance(classifier, BaseSpikingClassifier):
+            raise ValueError(
+                f"{run.output} holds a {type(classifier).__name__}, not a "
+                "spikeclf spiking classifier"
+            )
+        _check_resumed(classifier, run)
+        log(f"resuming {run.output} after epoch {classifier.n_iter_}")
+        return classifier.set_params(
+            verbose=run.verbose, n_jobs=run.n_jobs, **run.averaging()
+        )
+    return default_classifier(
+        run.dataset,
+        run.hidden,
+        run.seed,
+        run.verbose,
+        layers=run.cnn,
+        sensor_size=getattr(task, "sensor_size", None),
+        n_jobs=run.n_jobs,
+        **run.averaging(),
+        **options,
+    )
+
+
+def _check_resumed(classifier, run):
+    """Refuse a resumed run whose options disagree with the run saved.
+
+    The saved classifier is what continues, so a differing option would be
+    ignored, and a differing seed would permute the pixels and draw the events
+    of another run: the saved work would go on with the wrong data.
+    """
+    given = {
+        "random_state": run.seed,
+        "hidden_layer_sizes": run.hidden and tuple(run.hidden),
+        "layers": run.cnn,
+        **run.model_options(),
+    }
+    saved = classifier.get_params()
+    # None on either side cannot disagree: an option not given, one the saved
+    # classifier does not have (a CNN's hidden sizes) or left at its default.
+    differ = [
+        f"{_OPTION_OF.get(name, '--' + name.replace('_', '-'))} {_shown(value)} "
+        f"(saved: {_shown(saved[name])})"
+        for name, value in given.items()
+        if value is not None
+        and saved.get(name) is not None
+        and _shown(value) != _shown(saved[name])
+    ]
+    if differ:
+        raise ValueError(
+            f"--resume continues {run.output} with the options it was started with, "
+            f"but {', '.join(differ)}: give its own (only {_RESUMABLE} may change)"
+        )
+
+
+def _shown(value):
+    """An option's value as the command line writes it (3 and 3.0 alike)."""
+    if isinstance(value, (tuple, list)):
+        return " ".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _given(**options):
+    """The options given: those not None."""
+    return {name: value for name, value in options.items() if value is not None}

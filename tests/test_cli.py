@@ -2,8 +2,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from spikeclf import __version__
+from spikeclf import SpikingMLPClassifier, __version__
 from spikeclf.cli import main
 
 
@@ -155,3 +156,43 @@ def test_resume_refuses_options_that_would_change_the_run(capsys, tmp_path):
     resumed = [*args, "3", "--resume", "--seed", "1", "--output-loss", "cross_entropy"]
     assert main([*resumed, "--train-duration", "0.1", "--learning-rate", "0.002"]) == 0
     assert joblib.load(model).n_iter_ == 3
+
+
+def test_batch_size_reaches_the_classifier_and_resume_keeps_it(capsys, tmp_path):
+    import joblib
+
+    model = tmp_path / "mlp.joblib"
+    args = ["train", "--hidden", "20", "--output", str(model), "--epochs"]
+    assert main([*args, "1", "--batch-size", "4"]) == 0
+    assert joblib.load(model).batch_size == 4
+    assert main([*args, "2", "--resume", "--batch-size", "8"]) == 1
+    assert "--batch-size 8 (saved: 4)" in capsys.readouterr().err
+    assert main([*args, "2", "--resume", "--batch-size", "4"]) == 0
+    assert joblib.load(model).n_iter_ == 2
+
+
+def test_a_training_run_is_plain_values_that_run_training_does():
+    from spikeclf.cli import _build_parser
+    from spikeclf.experiments import TrainingRun, run_training
+
+    args = _build_parser().parse_args(["train", "--hidden", "20", "--epochs", "1"])
+    run = TrainingRun.from_namespace(args)
+    assert (run.hidden, run.epochs, run.dataset) == ([20], 1, "digits")
+    assert run.alpha == [3.0, 1.5]  # the command's defaults are given values
+    assert "batch_size" not in run.model_options()  # not given: not passed on
+    lines = []
+    history = run_training(run, log=lines.append)
+    assert lines[0].startswith("training SpikingMLPClassifier (20,), sgd")
+    assert [h["epoch"] for h in history] == [1] and 0 < history[0]["test_accuracy"]
+    with pytest.raises(ValueError, match="--resume continues the run saved in"):
+        run_training(TrainingRun(resume=True))
+    assert TrainingRun(dataset="mnist").epochs == 20  # the command's default
+
+
+def test_resume_of_a_finished_run_has_nothing_to_do(capsys, tmp_path):
+    model = tmp_path / "mlp.joblib"
+    args = ["train", "--hidden", "20", "--output", str(model)]
+    assert main(args) == 0  # the digits' default, 30 epochs
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 0
+    assert f"nothing to do: {model} has 30 epochs already" in capsys.readouterr().out

@@ -132,8 +132,8 @@ def test_average_is_the_mean_of_the_kernels_and_weights(digits):
 def test_cnn_learns_mnist_from_2000_images(mnist):
     """4 epochs on 2,000 images: measured 85.8 % on these 500 test images."""
     X_train, y_train, X_test, y_test = mnist
-    encoder = PoissonEncoder(rate=5000, duration=0.05, random_state=0).fit(X_train)
-    X_eval = PoissonEncoder(rate=5000, duration=0.3, random_state=1).fit(
+    encoder = PoissonEncoder(rate=5000, test_duration=0.05, random_state=0).fit(X_train)
+    X_eval = PoissonEncoder(rate=5000, test_duration=0.3, random_state=1).fit(
         X_train).transform(X_test[:500])  # fmt: skip
     clf = SpikingCNNClassifier(
         "8c5-p2-16c5-p2-100", output_loss="cross_entropy", sensor_size=(28, 28, 1),

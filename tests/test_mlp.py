@@ -38,9 +38,9 @@ def test_digits_accuracy_floor(digits):
     1 s test presentations. At least 93 % test accuracy."""
     X_train, X_test, y_train, y_test = digits
     clf = SpikingMLPClassifier(hidden_layer_sizes=(100,), random_state=0)
-    encoder = PoissonEncoder(duration=0.05, random_state=np.random.RandomState(0)).fit(
-        X_train
-    )
+    encoder = PoissonEncoder(
+        test_duration=0.05, random_state=np.random.RandomState(0)
+    ).fit(X_train)
     for _ in range(30):
         clf.partial_fit(encoder.transform(X_train), y_train, classes=np.arange(10))
     X_test_events = PoissonEncoder(duration=1.0, random_state=1).fit_transform(X_test)

@@ -3,6 +3,7 @@
 import os
 import pickle
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -367,3 +368,18 @@ def test_ctrl_c_hints_fit_the_command(monkeypatch, tmp_path, capsys):
     assert main(["make-nmnist", "--output", str(tmp_path)]) == 130
     err = capsys.readouterr().err
     assert "run the same command to write the rest" in err and "--resume" not in err
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=oct)
+def test_atomically_written_files_get_the_users_permissions(tmp_path, umask):
+    """Checkpoints and --output files: 0o666 & ~umask, like the user's other
+    files, not the 0o600 of the temporary file they are written as."""
+    from spikeclf._persistence import dump_atomically
+
+    previous = os.umask(umask)
+    try:
+        dump_atomically({"weights": [1, 2]}, tmp_path / "model.joblib")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "model.joblib").st_mode) == 0o666 & ~umask
+    assert os.listdir(tmp_path) == ["model.joblib"]  # no temporary file left
