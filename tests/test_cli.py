@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from spikeclf import SpikingMLPClassifier, __version__
+from spikeclf import __version__
 from spikeclf.cli import main
 
 
