@@ -121,6 +121,10 @@ cdef struct SpatialParams:
     double *m_th
     double *v_th
     double rho, reg
+    # the combine step's lifts of the kernel of each map (0: none)
+    double *lift_combined    # (C_out,) of a combined threshold below its bound
+    double *lift_stepped     # (C_out,) of a stepped threshold below its bound
+    Py_ssize_t first_job     # its first block of rows among the combine's jobs
 
 
 cdef struct DenseRecord:
@@ -147,6 +151,8 @@ cdef struct SpatialRecord:
 
 
 cdef struct Slot:
+    # written by the combine step's thread, then read by one worker; its records
+    # sit on cache lines of their own
     Py_ssize_t sample
     Py_ssize_t cost          # events: the longest samples start first
     DenseRecord *dense
@@ -177,6 +183,7 @@ cdef struct Worker:
 
 cdef struct Model:
     Py_ssize_t n_sp, n_dense, n_out, widest
+    Py_ssize_t n_conv_jobs   # blocks of ROW_BLOCK kernel rows over all conv layers
     SpatialParams *sp
     DenseParams *dense
     int32 *all_out           # 0 .. n_out - 1: every output neuron is active
@@ -783,62 +790,86 @@ cdef inline void _step_threshold(DenseParams *P, Py_ssize_t i, const Optimizer *
         P.th[i] = P.th_min[i]
 
 
-cdef bint _step_conv(
+cdef bint _step_conv_thresholds(
     SpatialParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssize_t l, const Optimizer *opt,
 ) noexcept nogil:
-    """The combine step of a convolution layer: the forward passes' lifts folded
-    into the kernel and their thresholds combined, then one step on the kernels
-    and thresholds of the maps some sample activated. Clears the slots' sums."""
-    cdef Py_ssize_t n = P.c_out, r, o, p, b
-    cdef double lift, th, start
-    cdef bint finite = True, active
+    """The combine step of a convolution layer's thresholds, map by map: the
+    forward passes' thresholds combined, then one step for the maps some sample
+    activated. A threshold below its bound stays there; the lift its kernel
+    takes instead is left in P.lift_combined and P.lift_stepped for
+    _step_conv_rows. Sums the slots' activity flags and threshold gradients
+    into the first slot's."""
+    cdef Py_ssize_t n = P.c_out, o, b
+    cdef double th, start
+    cdef bint finite = True
     cdef SpatialRecord *first = &slots[0].sp[l]
     cdef SpatialRecord *R
-    for b in range(n_slots):
-        R = &slots[b].sp[l]
-        if P.rho > 0.0:
-            for r in range(P.n_rows):
-                for o in range(n):
-                    P.w[r * n + o] += R.offset[o]
-        if b > 0:
-            for p in range(P.n_rows * n):
-                first.grad_w[p] += R.grad_w[p]
-                R.grad_w[p] = 0.0
-            for o in range(n):
-                first.grad_th[o] += R.grad_th[o]
-                first.map_active[o] |= R.map_active[o]
-                R.grad_th[o] = 0.0
-                R.map_active[o] = 0
     for o in range(n):
+        for b in range(1, n_slots):
+            R = &slots[b].sp[l]
+            first.grad_th[o] += R.grad_th[o]
+            first.map_active[o] |= R.map_active[o]
+            R.grad_th[o] = 0.0
+            R.map_active[o] = 0
         start = P.th[o]
         th = first.th[o]
         for b in range(1, n_slots):
             th += slots[b].sp[l].th[o] - start
+        P.lift_combined[o] = 0.0
         if th < P.th_min[o]:  # only when several samples lowered it
-            lift = P.th_min[o] - th
+            P.lift_combined[o] = P.th_min[o] - th
             th = P.th_min[o]
-            for r in range(P.n_rows):
-                P.w[r * n + o] += lift
         P.th[o] = th
-    for r in range(P.n_rows):
-        for o in range(n):
-            p = r * n + o
-            if first.map_active[o]:
-                _step(&P.w[p], _at(P.m_w, p), _at(P.v_w, p), first.grad_w[p], opt.lr_w, opt)
-                finite = finite and isfinite(P.w[p])
-            first.grad_w[p] = 0.0
-    for o in range(n):
+        P.lift_stepped[o] = 0.0
         if first.map_active[o]:
             _step(&P.th[o], _at(P.m_th, o), _at(P.v_th, o), first.grad_th[o], opt.lr_th, opt)
             if P.th[o] < P.th_min[o]:
-                lift = P.th_min[o] - P.th[o]
+                P.lift_stepped[o] = P.th_min[o] - P.th[o]
                 P.th[o] = P.th_min[o]
-                for r in range(P.n_rows):
-                    P.w[r * n + o] += lift
             finite = finite and isfinite(P.th[o])
         first.grad_th[o] = 0.0
-        first.map_active[o] = 0
     return finite
+
+
+cdef bint _step_conv_rows(
+    SpatialParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssize_t l, Py_ssize_t r0,
+    Py_ssize_t r1, const Optimizer *opt,
+) noexcept nogil:
+    """Kernel rows r0 .. r1 - 1 of a convolution layer's combine step, entry by
+    entry in the order of one sample's: the forward passes' lifts, the
+    combined thresholds' lift, the step on the summed gradient of an active
+    map, the stepped threshold's lift. Clears the slots' gradient sums."""
+    cdef Py_ssize_t n = P.c_out, r, o, p, b
+    cdef double grad
+    cdef bint finite = True
+    cdef SpatialRecord *first = &slots[0].sp[l]
+    cdef SpatialRecord *R
+    for r in range(r0, r1):
+        for o in range(n):
+            p = r * n + o
+            if P.rho > 0.0:
+                for b in range(n_slots):
+                    P.w[p] += slots[b].sp[l].offset[o]
+            if P.lift_combined[o] != 0.0:
+                P.w[p] += P.lift_combined[o]
+            grad = first.grad_w[p]
+            for b in range(1, n_slots):
+                R = &slots[b].sp[l]
+                grad += R.grad_w[p]
+                R.grad_w[p] = 0.0
+            first.grad_w[p] = 0.0
+            if first.map_active[o]:
+                _step(&P.w[p], _at(P.m_w, p), _at(P.v_w, p), grad, opt.lr_w, opt)
+                finite = finite and isfinite(P.w[p])
+            if P.lift_stepped[o] != 0.0:
+                P.w[p] += P.lift_stepped[o]
+    return finite
+
+
+cdef void _clear_maps(SpatialParams *P, Slot *slots, Py_ssize_t l) noexcept nogil:
+    cdef Py_ssize_t o
+    for o in range(P.c_out):
+        slots[0].sp[l].map_active[o] = 0
 
 
 cdef void _regularize_columns(
@@ -954,8 +985,30 @@ cdef bint _combine(
         finite = _step_dense_thresholds(&M.dense[l], slots, n_slots, l, opt) and finite
     for l in range(M.n_sp):
         if M.sp[l].kind == CONV:
-            finite = _step_conv(&M.sp[l], slots, n_slots, l, opt) and finite
+            finite = _step_conv_thresholds(&M.sp[l], slots, n_slots, l, opt) and finite
+    if M.n_conv_jobs > 0:
+        # The kernels by blocks of rows, in parallel: each entry's arithmetic
+        # is the same whichever thread does it.
+        for job in prange(M.n_conv_jobs, num_threads=cfg.n_threads, schedule="dynamic"):
+            finite_parts[job] = _step_conv_job(M, slots, n_slots, job, opt)
+        for job in range(M.n_conv_jobs):
+            finite = finite and finite_parts[job]
+    for l in range(M.n_sp):
+        if M.sp[l].kind == CONV:
+            _clear_maps(&M.sp[l], slots, l)
     return finite
+
+
+cdef bint _step_conv_job(
+    Model *M, Slot *slots, Py_ssize_t n_slots, Py_ssize_t job, const Optimizer *opt,
+) noexcept nogil:
+    """One block of ROW_BLOCK kernel rows of one convolution layer."""
+    cdef Py_ssize_t l = M.n_sp - 1, r0
+    while M.sp[l].kind != CONV or M.sp[l].first_job > job:
+        l -= 1
+    r0 = (job - M.sp[l].first_job) * ROW_BLOCK
+    return _step_conv_rows(
+        &M.sp[l], slots, n_slots, l, r0, min(r0 + ROW_BLOCK, M.sp[l].n_rows), opt)
 
 
 cdef void _by_cost(Slot *slots, Py_ssize_t n, Py_ssize_t *order) noexcept nogil:
@@ -1033,7 +1086,8 @@ def train_epoch(
         workers = <Worker *> calloc(n_threads, sizeof(Worker))
         slots = <Slot *> calloc(cfg.batch_size, sizeof(Slot))
         exec_order = <Py_ssize_t *> calloc(cfg.batch_size, sizeof(Py_ssize_t))
-        finite_parts = <uint8 *> calloc(4 * n_threads * M.n_dense, sizeof(uint8))
+        finite_parts = <uint8 *> calloc(
+            max(4 * n_threads * M.n_dense, M.n_conv_jobs), sizeof(uint8))
         work = <double *> calloc(M.widest, sizeof(double))
         if (workers == NULL or slots == NULL or exec_order == NULL
                 or finite_parts == NULL or work == NULL):
@@ -1165,6 +1219,12 @@ cdef int _make_model(Model *M, dict arrays, Settings cfg) except -1:
         if Q.kind == CONV:
             Q.w = _pointer(arrays["kernels"][l])
             Q.n_rows = arrays["kernels"][l].size // Q.c_out
+            Q.first_job = M.n_conv_jobs
+            M.n_conv_jobs += (Q.n_rows + ROW_BLOCK - 1) // ROW_BLOCK
+            Q.lift_combined = <double *> spikeclf_aligned_zeros(Q.c_out * sizeof(double))
+            Q.lift_stepped = <double *> spikeclf_aligned_zeros(Q.c_out * sizeof(double))
+            if Q.lift_combined == NULL or Q.lift_stepped == NULL:
+                return -1
             if adam:
                 moments = arrays["spatial_moments"]
                 Q.m_w = _pointer(moments[4 * l])
@@ -1221,12 +1281,12 @@ cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
         L.activity_tau = activity_tau
         L.th_min = M.dense[l].th_min
         L.rho = M.dense[l].rho
-    W.counts = <int64 *> calloc(M.n_out, sizeof(int64))
+    W.counts = <int64 *> spikeclf_aligned_zeros(M.n_out * sizeof(int64))
     W.error = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
     W.delta = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
     W.below = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
-    W.scratch = <ConvScratch *> calloc(max(n_sp, 1), sizeof(ConvScratch))
-    W.outputs = <int32 *> calloc(M.n_out, sizeof(int32))
+    W.scratch = <ConvScratch *> spikeclf_aligned_zeros(max(n_sp, 1) * sizeof(ConvScratch))
+    W.outputs = <int32 *> spikeclf_aligned_zeros(M.n_out * sizeof(int32))
     W.row_grad = <double *> spikeclf_aligned_zeros(M.widest * sizeof(double))
     W.column_mark = <uint8 *> spikeclf_aligned_zeros(M.widest * sizeof(uint8))
     W.columns = <int32 *> spikeclf_aligned_zeros(M.widest * sizeof(int32))
@@ -1244,8 +1304,8 @@ cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
         ok = ok and W.scratch[l].err != NULL
         if S.kind == CONV:
             W.scratch[l].delta = <double *> spikeclf_aligned_zeros(S.n_out * sizeof(double))
-            W.scratch[l].pos_mark = <uint8 *> calloc(S.n_pos, sizeof(uint8))
-            W.scratch[l].pos_list = <Py_ssize_t *> calloc(S.n_pos, sizeof(Py_ssize_t))
+            W.scratch[l].pos_mark = <uint8 *> spikeclf_aligned_zeros(S.n_pos * sizeof(uint8))
+            W.scratch[l].pos_list = <Py_ssize_t *> spikeclf_aligned_zeros(S.n_pos * sizeof(Py_ssize_t))
             ok = ok and W.scratch[l].delta != NULL and W.scratch[l].pos_mark != NULL
             ok = ok and W.scratch[l].pos_list != NULL
     return ok
@@ -1258,8 +1318,8 @@ cdef bint _make_slot(Slot *slot, Model *M):
     cdef DenseRecord *R
     cdef SpatialRecord *Q
     cdef bint ok
-    slot.dense = <DenseRecord *> calloc(M.n_dense, sizeof(DenseRecord))
-    slot.sp = <SpatialRecord *> calloc(max(M.n_sp, 1), sizeof(SpatialRecord))
+    slot.dense = <DenseRecord *> spikeclf_aligned_zeros(M.n_dense * sizeof(DenseRecord))
+    slot.sp = <SpatialRecord *> spikeclf_aligned_zeros(max(M.n_sp, 1) * sizeof(SpatialRecord))
     ok = slot.dense != NULL and slot.sp != NULL
     for l in range(M.n_dense if ok else 0):
         R = &slot.dense[l]
@@ -1397,6 +1457,10 @@ cdef void _free_all(
             free(M.dense[l].grad_th)
             free(M.dense[l].pending_th)
         free(M.dense)
+    if M.sp != NULL:
+        for l in range(M.n_sp):
+            free(M.sp[l].lift_combined)
+            free(M.sp[l].lift_stepped)
     free(M.sp)
     free(M.all_out)
     free(exec_order)
