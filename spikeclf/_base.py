@@ -77,6 +77,7 @@ TRAINING_CONSTRAINTS = {
     "random_state": ["random_state"],
     "n_jobs": [Integral, None],
     "verbose": ["verbose"],
+    "early_stop_margin": [Interval(Integral, 1, None, closed="left"), None],
 }
 
 
@@ -229,8 +230,55 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
+        if getattr(self, "early_stop_margin", None) is not None:
+            return self.predict_early(X).y_pred
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_early(self, X, margin=None):
+        """Predict every sample, stopping it once its answer is settled.
+
+        A sample is decided at the first output spike after which the output
+        neuron that fired has ``margin`` more spikes than every other; its
+        class is that neuron's, and no later input event is simulated. A
+        sample that never gets there is predicted from its whole stream.
+        ``predict`` does this when ``early_stop_margin`` is set
+        (docs/streaming.md).
+
+        Parameters
+        ----------
+        X : list of event streams
+        margin : int, default=None
+            At least 1; None means ``early_stop_margin``.
+
+        Returns
+        -------
+        decisions : spikeclf.streaming.EarlyDecisions
+            ``y_pred``, ``proba``, ``decided``, ``decision_time`` (seconds),
+            ``synops`` and ``inhibitions`` per sample.
+        """
+        from .streaming import early_decisions
+
+        margin = getattr(self, "early_stop_margin", None) if margin is None else margin
+        if margin is None:
+            raise ValueError(
+                "predict_early needs a margin: pass margin=k or set early_stop_margin"
+            )
+        return early_decisions(self, X, int(margin))
+
+    def stream(self):
+        """A stream that takes events chunk by chunk and answers as they arrive.
+
+        Returns
+        -------
+        stream : spikeclf.streaming.EventStream
+            ``push(events)`` runs the next chunk and returns the class
+            probabilities so far; at the stream's end they are those of
+            ``predict_proba`` on the whole stream (docs/streaming.md).
+        """
+        from .streaming import EventStream
+
+        return EventStream(self)
 
     def synaptic_operations(self, X):
         """Synaptic operations per sample and layer, and lateral-inhibition updates.

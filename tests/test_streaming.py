@@ -1,0 +1,332 @@
+"""Streaming (clf.stream()) and early decisions (predict_early, early_stop_margin).
+
+Both are checked against the whole-stream simulation: the stream's output
+spikes against simulate(..., record_spikes=True) spike for spike, its final
+probabilities against predict_proba exactly; the early decisions against the
+margin rule applied in NumPy to the recorded output spikes.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from spikeclf import (
+    PoissonEncoder,
+    SpikingCNNClassifier,
+    SpikingMLPClassifier,
+    check_events,
+    load_digits_events,
+)
+from spikeclf.streaming import early_decisions
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def long_streams(digits):
+    """Digits as 300 ms Poisson streams: dozens of output spikes each."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[600:640] / 16.0
+    X = PoissonEncoder(rate=5000.0, duration=0.3, random_state=1).fit_transform(images)
+    return X, load_digits().target[600:640]
+
+
+@pytest.fixture(scope="module")
+def models(digits):
+    X, y = digits
+    return {
+        "mlp64": SpikingMLPClassifier((40,), max_iter=2, random_state=0),
+        "mlp32": SpikingMLPClassifier(
+            (40,), max_iter=2, random_state=0, inference_dtype="float32"
+        ),
+        "cnn": SpikingCNNClassifier("4c3-p2-20", max_iter=2, random_state=0),
+    }
+
+
+def _fit(models, name, digits):
+    clf = models[name]
+    if not hasattr(clf, "network_"):
+        X, y = digits
+        clf.fit(X[:300], y[:300])
+    return clf
+
+
+@pytest.fixture(scope="module", params=["mlp64", "mlp32", "cnn"])
+def fitted(request, models, digits):
+    return _fit(models, request.param, digits)
+
+
+@pytest.fixture(scope="module", params=["mlp64", "mlp32"])
+def mlp(request, models, digits):
+    return _fit(models, request.param, digits)
+
+
+@pytest.fixture(scope="module")
+def cnn(models, digits):
+    return _fit(models, "cnn", digits)
+
+
+def recorded(clf, events):
+    """Output spikes and operations of the whole stream, as predict simulates it."""
+    packed = check_events([events], clf.sensor_size_)
+    result = clf._prediction_network.simulate(
+        packed, record_spikes=True, **clf._inference_options()
+    )
+    return result.spike_times[0], result.spike_neurons[0], result.synops[0]
+
+
+def chunks_by_time(events, width):
+    """Consecutive chunks of ``width`` microseconds."""
+    if len(events) == 0:
+        return []
+    edges = np.arange(0, events["t"][-1] + width + 1, width)
+    cut = np.searchsorted(events["t"], edges[1:-1], side="left")
+    return np.split(events, cut)
+
+
+def push_all(stream, chunks):
+    proba = None
+    for chunk in chunks:
+        proba = stream.push(chunk)
+    return proba
+
+
+@pytest.mark.parametrize("chunking", ["event", "1ms", "10ms", "whole"])
+def test_any_chunking_gives_the_spikes_and_probabilities_of_the_whole_stream(
+    fitted, long_streams, chunking
+):
+    X, _ = long_streams
+    stream = fitted.stream()
+    n_spikes = 0
+    for events in X[:6]:
+        stream.reset()
+        if chunking == "event":
+            chunks = np.split(events, np.arange(1, len(events)))
+        elif chunking == "whole":
+            chunks = [events]
+        else:
+            chunks = chunks_by_time(events, 1000 if chunking == "1ms" else 10_000)
+        proba = push_all(stream, chunks)
+        times, neurons, synops = recorded(fitted, events)
+        np.testing.assert_array_equal(stream.spike_times, times)
+        np.testing.assert_array_equal(stream.spike_neurons, neurons)
+        np.testing.assert_array_equal(stream.synops, synops)
+        np.testing.assert_array_equal(proba, fitted.predict_proba([events])[0])
+        assert stream.n_events == len(events)
+        assert stream.counts.sum() == len(times)
+        n_spikes += len(times)
+    assert n_spikes > 20  # the comparison saw output spikes
+
+
+def test_probabilities_after_a_push_are_those_of_the_stream_so_far(
+    fitted, long_streams
+):
+    events = long_streams[0][0]
+    stream = fitted.stream()
+    for chunk in chunks_by_time(events, 25_000):
+        proba = stream.push(chunk)
+        so_far = events[events["t"] <= stream.time]
+        np.testing.assert_array_equal(proba, fitted.predict_proba([so_far])[0])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_random_chunkings_match_the_whole_stream(mlp, cnn, long_streams, data):
+    X, _ = long_streams
+    clf = data.draw(st.sampled_from([mlp, cnn]))
+    events = X[data.draw(st.integers(0, len(X) - 1))]
+    cuts = sorted(
+        data.draw(st.lists(st.integers(0, len(events)), max_size=30, unique=True))
+    )
+    stream = clf.stream()
+    proba = push_all(stream, np.split(events, cuts))
+    times, neurons, _ = recorded(clf, events)
+    np.testing.assert_array_equal(stream.spike_times, times)
+    np.testing.assert_array_equal(stream.spike_neurons, neurons)
+    np.testing.assert_array_equal(proba, clf.predict_proba([events])[0])
+
+
+def state_of(stream):
+    return (
+        stream.time,
+        stream.n_events,
+        stream.counts.tolist(),
+        stream.synops.tolist(),
+        stream.inhibitions.tolist(),
+        stream.spike_times.tolist(),
+        stream._kernel.potentials(stream.time).tolist(),
+    )
+
+
+def test_a_chunk_from_the_past_is_refused_and_changes_nothing(fitted, long_streams):
+    events = long_streams[0][1]
+    first, rest = events[: len(events) // 2], events[len(events) // 2 :]
+    stream = fitted.stream()
+    stream.push(first)
+    before = state_of(stream)
+    late = rest.copy()
+    late["t"] = late["t"] - (late["t"][0] - first["t"][-1]) - 1  # 1 us too early
+    with pytest.raises(ValueError, match="chunk 1: its first event.*before the last"):
+        stream.push(late)
+    assert state_of(stream) == before
+    # The hidden layers are unchanged too: the rest gives the whole stream's answer.
+    np.testing.assert_array_equal(stream.push(rest), fitted.predict_proba([events])[0])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.__setitem__("x", 100), "x"),
+        (lambda c: c.__setitem__("t", c["t"][::-1].copy()), "not sorted"),
+    ],
+)
+def test_an_invalid_chunk_is_a_clear_error_and_changes_nothing(
+    mlp, long_streams, change, message
+):
+    events = long_streams[0][2]
+    stream = mlp.stream()
+    stream.push(events[:100])
+    before = state_of(stream)
+    bad = events[100:200].copy()
+    change(bad)
+    with pytest.raises(ValueError, match=f"chunk 1: .*{message}"):
+        stream.push(bad)
+    assert state_of(stream) == before
+
+
+def test_reset_starts_a_new_stream_and_empty_chunks_change_nothing(mlp, long_streams):
+    X, _ = long_streams
+    stream = mlp.stream()
+    np.testing.assert_array_equal(
+        stream.push(X[0][:0]), mlp.predict_proba([X[0][:0]])[0]
+    )
+    stream.push(X[0])
+    proba = stream.push(X[0][:0])
+    np.testing.assert_array_equal(proba, mlp.predict_proba([X[0]])[0])
+    stream.reset()
+    assert stream.time == 0 and stream.n_events == 0 and stream.counts.sum() == 0
+    assert stream.spike_times.size == 0
+    np.testing.assert_array_equal(stream.push(X[1]), mlp.predict_proba([X[1]])[0])
+
+
+def test_the_stream_keeps_the_network_it_was_made_with(digits, long_streams):
+    X, y = digits
+    clf = SpikingMLPClassifier((20,), max_iter=1, random_state=0).fit(X[:200], y[:200])
+    events = long_streams[0][3]
+    expected = clf.predict_proba([events])[0]
+    stream = clf.stream()
+    clf.partial_fit(X[200:300], y[200:300])
+    np.testing.assert_array_equal(stream.push(events), expected)
+
+
+def test_stream_needs_a_fitted_estimator():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SpikingMLPClassifier().stream()
+
+
+# ------------------------------------------------------------ early decisions
+def margin_rule(times, neurons, n_out, margin):
+    """Index of the first output spike after which its neuron leads every other
+    by ``margin`` spikes, and the counts then; (None, counts) if never."""
+    counts = np.zeros(n_out, np.int64)
+    for s, i in enumerate(neurons):
+        counts[i] += 1
+        others = np.delete(counts, i)
+        if counts[i] - (others.max() if others.size else 0) >= margin:
+            return s, counts
+    return None, counts
+
+
+@pytest.mark.parametrize("margins", [[1], [2, 5], [3, 1, 8]])
+def test_early_decisions_follow_the_margin_rule_on_the_recorded_spikes(
+    fitted, long_streams, margins
+):
+    X, _ = long_streams
+    decisions = early_decisions(fitted, X, margins)
+    whole = fitted.predict_proba(X)
+    n_out = whole.shape[1]
+    n_decided = 0
+    for m, result in zip(margins, decisions, strict=True):
+        for k, events in enumerate(X):
+            times, neurons, synops = recorded(fitted, events)
+            s, counts = margin_rule(times, neurons, n_out, m)
+            if s is None:
+                assert not result.decided[k]
+                assert result.decision_time[k] == events["t"][-1] * 1e-6
+                np.testing.assert_array_equal(result.proba[k], whole[k])
+                np.testing.assert_array_equal(result.synops[k], synops)
+                continue
+            n_decided += 1
+            assert result.decided[k]
+            assert result.decision_time[k] == times[s] * 1e-6
+            assert result.y_pred[k] == fitted.classes_[neurons[s]]
+            np.testing.assert_array_equal(result.proba[k], counts / counts.sum())
+            # Operations: those of the events up to the one that caused spike s.
+            upto = events[events["t"] <= times[s]]
+            assert result.synops[k].sum() <= recorded(fitted, upto)[2].sum()
+            before = events[events["t"] < times[s]]
+            assert result.synops[k].sum() > recorded(fitted, before)[2].sum()
+    assert n_decided > 0
+
+
+def test_predict_stops_early_with_early_stop_margin(mlp, long_streams):
+    X, y = long_streams
+    early = mlp.predict_early(X, margin=2)
+    clf = mlp.set_params(early_stop_margin=2)
+    try:
+        np.testing.assert_array_equal(clf.predict(X), early.y_pred)
+        assert clf.score(X, y) == np.mean(early.y_pred == y)
+        # predict_proba still reads whole streams.
+        assert early.synops.sum() < mlp.synaptic_operations(X)[0].sum()
+    finally:
+        mlp.set_params(early_stop_margin=None)
+
+
+def test_a_margin_never_reached_is_predict_proba_exactly(fitted, long_streams):
+    X, _ = long_streams
+    never = fitted.predict_early(X, margin=10**9)
+    assert not never.decided.any()
+    np.testing.assert_array_equal(never.proba, fitted.predict_proba(X))
+    np.testing.assert_array_equal(never.synops, fitted.synaptic_operations(X)[0])
+
+
+def test_early_decisions_do_not_depend_on_threads(mlp, long_streams):
+    X, _ = long_streams
+    one = early_decisions(mlp, X, [1, 3])
+    mlp.set_params(n_jobs=2)
+    try:
+        two = early_decisions(mlp, X, [1, 3])
+    finally:
+        mlp.set_params(n_jobs=None)
+    for a, b in zip(one, two, strict=True):
+        for x, z in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, z)
+
+
+@pytest.mark.parametrize("margin", [0, -1, 1.5, [], "2"])
+def test_bad_margins_are_named(mlp, long_streams, margin):
+    with pytest.raises(ValueError, match="margins must be whole numbers"):
+        early_decisions(mlp, long_streams[0][:2], margin)
+
+
+def test_predict_early_needs_a_margin(mlp, long_streams):
+    with pytest.raises(ValueError, match="needs a margin"):
+        mlp.predict_early(long_streams[0][:2])
+
+
+def test_early_stop_margin_is_validated(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="early_stop_margin"):
+        SpikingMLPClassifier(early_stop_margin=0, max_iter=1).fit(X[:50], y[:50])
