@@ -363,8 +363,11 @@ def _run_early(kernels, packed, margins):
         for o, p in zip(out, parts, strict=True):
             o[rows] = p
 
-    with ThreadPoolExecutor(len(kernels)) as pool:
-        list(pool.map(run, range(len(kernels))))
+    if len(kernels) == 1:
+        run(0)  # in this thread: its CPU time is the caller's
+    else:
+        with ThreadPoolExecutor(len(kernels)) as pool:
+            list(pool.map(run, range(len(kernels))))
     return out
 
 
