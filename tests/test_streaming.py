@@ -330,3 +330,21 @@ def test_early_stop_margin_is_validated(digits):
     X, y = digits
     with pytest.raises(ValueError, match="early_stop_margin"):
         SpikingMLPClassifier(early_stop_margin=0, max_iter=1).fit(X[:50], y[:50])
+
+
+def test_the_early_decision_curve_is_that_of_each_margin_and_of_whole_streams(
+    mlp, long_streams
+):
+    from spikeclf.cost import early_decision_curve
+
+    X, y = long_streams
+    curve = early_decision_curve(mlp, X, y, margins=[1, 3, 6])
+    np.testing.assert_array_equal(curve["margin"], [1, 3, 6])
+    for k, m in enumerate([1, 3, 6]):
+        alone = mlp.predict_early(X, margin=m)
+        assert curve["accuracy"][k] == np.mean(alone.y_pred == y)
+        assert curve["synops"][k] == alone.synops.sum(axis=1).mean()
+        assert curve["decided"][k] == alone.decided.mean()
+    assert curve["whole_accuracy"] == mlp.score(X, y)
+    assert curve["whole_synops"] == mlp.synaptic_operations(X)[0].sum(axis=1).mean()
+    assert np.all(np.diff(curve["synops"]) >= 0)
