@@ -743,6 +743,38 @@ cdef class StreamBase:
             raise MemoryError("not enough memory for the stream's spike record")
         return self.rec.n_spikes
 
+    def pack_chunk(
+        self, const int64[::1] x, const int64[::1] y, const int64[::1] p,
+        const double[::1] t, int64 width, int64 height, int64 polarities,
+        int32[::1] channel,
+    ):
+        """Check a chunk's fields and write its channels (p * height + y) * width + x.
+
+        Returns 0 when every event is valid: t finite, non-negative, sorted and
+        none before the last event pushed, coordinates and polarities on the
+        sensor; 1 when one is not (the caller names the problem); 2 when the
+        chunk is valid alone but starts before the last event pushed.
+        """
+        cdef Py_ssize_t e, n = t.shape[0]
+        cdef int status = 0
+        check_length("y", y.shape[0], n)
+        check_length("x", x.shape[0], n)
+        check_length("p", p.shape[0], n)
+        check_length("channel", channel.shape[0], n)
+        with nogil:
+            for e in range(n):
+                if not (t[e] >= 0.0 and t[e] < INFINITY) or (e > 0 and t[e] < t[e - 1]):
+                    status = 1
+                elif not (0 <= x[e] < width and 0 <= y[e] < height and 0 <= p[e] < polarities):
+                    status = 1
+                else:
+                    channel[e] = <int32> ((p[e] * height + y[e]) * width + x[e])
+                    continue
+                break
+        if status == 0 and n > 0 and t[0] < self.t_now:
+            status = 2
+        return status
+
     def last_spikes(self):
         """Times (us) and neurons of the output spikes of the last push, as new arrays."""
         cdef Py_ssize_t s, n = min(self.rec.n_spikes, self.rec.capacity)

@@ -131,22 +131,47 @@ class EventStream:
             When the chunk is invalid or starts before the last event pushed;
             the stream is then unchanged.
         """
-        try:
-            packed = check_events([events], self.sensor_size)
-        except EventStreamError as exc:
-            raise ValueError(f"chunk {self._n_chunks}: {exc.problem}") from None
-        if len(packed.t) and packed.t[0] < self._kernel.time:
-            raise ValueError(
-                f"chunk {self._n_chunks}: its first event, at t={packed.t[0]} us, is "
-                f"before the last event pushed, at t={self._kernel.time} us; a "
-                "stream's chunks must continue in time (reset() starts a new one)"
-            )
-        self._kernel.push(packed.channel, packed.t)
+        channel, t = self._pack(events)
+        self._kernel.push(channel, t)
         times, neurons = self._kernel.last_spikes()
         self._times.append(times)
         self._neurons.append(neurons)
         self._n_chunks += 1
         return self.predict_proba()
+
+    def _pack(self, events):
+        """The chunk's channels and times, checked; a ValueError naming the
+        problem otherwise (check_events's words)."""
+        status = 1
+        if _plain_fields(events):
+            t = events["t"].astype(np.float64)
+            channel = np.empty(len(t), np.int32)
+            width, height, polarities = self.sensor_size
+            status = self._kernel.pack_chunk(
+                *(events[name].astype(np.int64) for name in "xyp"),
+                t,
+                width,
+                height,
+                polarities,
+                channel,
+            )
+            if status == 0:
+                return channel, t
+        if status == 1:
+            # A problem (or a chunk the fast path does not take): check_events
+            # names it.
+            try:
+                packed = check_events([events], self.sensor_size)
+            except EventStreamError as exc:
+                raise ValueError(f"chunk {self._n_chunks}: {exc.problem}") from None
+            channel, t = packed.channel, packed.t
+        if len(t) and t[0] < self._kernel.time:
+            raise ValueError(
+                f"chunk {self._n_chunks}: its first event, at t={t[0]} us, is "
+                f"before the last event pushed, at t={self._kernel.time} us; a "
+                "stream's chunks must continue in time (reset() starts a new one)"
+            )
+        return channel, t
 
     def predict_proba(self):
         """Class probabilities so far, read at the last event pushed.
@@ -214,6 +239,25 @@ class EventStream:
                 "an input event caused more output spikes than the record holds: "
                 "the spikes recorded are incomplete (counts are not)"
             )
+
+
+def _plain_fields(events):
+    """Whether events is a 1-D structured array whose x, y, p are integers or
+    booleans and t numbers: what EventStream checks and packs in its kernel."""
+    dtype = getattr(events, "dtype", None)
+    if not isinstance(events, np.ndarray) or events.ndim != 1 or dtype.names is None:
+        return False
+    plain = _PLAIN.get(dtype)
+    if plain is None:
+        names = dtype.names
+        plain = _PLAIN[dtype] = all(
+            name in names and not dtype[name].shape and dtype[name].kind in kinds
+            for name, kinds in (("x", "biu"), ("y", "biu"), ("p", "biu"), ("t", "iuf"))
+        )
+    return plain
+
+
+_PLAIN = {}
 
 
 class EarlyDecisions(NamedTuple):

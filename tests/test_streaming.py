@@ -188,6 +188,8 @@ def test_a_chunk_from_the_past_is_refused_and_changes_nothing(fitted, long_strea
     [
         (lambda c: c.__setitem__("x", 100), "x"),
         (lambda c: c.__setitem__("t", c["t"][::-1].copy()), "not sorted"),
+        (lambda c: c.__setitem__("p", 2), "p"),
+        (lambda c: c.__setitem__("y", -1), "y"),
     ],
 )
 def test_an_invalid_chunk_is_a_clear_error_and_changes_nothing(
@@ -348,3 +350,39 @@ def test_the_early_decision_curve_is_that_of_each_margin_and_of_whole_streams(
     assert curve["whole_accuracy"] == mlp.score(X, y)
     assert curve["whole_synops"] == mlp.synaptic_operations(X)[0].sum(axis=1).mean()
     assert np.all(np.diff(curve["synops"]) >= 0)
+
+
+@pytest.mark.parametrize("value, message", [(np.nan, "NaN"), (-5.0, "negative")])
+def test_bad_times_are_named_whatever_the_field_types(
+    mlp, long_streams, value, message
+):
+    events = long_streams[0][4]
+    stream = mlp.stream()
+    stream.push(events[:10])
+    before = state_of(stream)
+    as_float = events[10:20].astype(
+        [("x", "f8"), ("y", "f8"), ("t", "f8"), ("p", "f8")]
+    )
+    as_float["t"][3] = value
+    with pytest.raises(ValueError, match=f"chunk 1: .*{message}"):
+        stream.push(as_float)
+    assert state_of(stream) == before
+
+
+def test_chunks_of_any_field_types_give_the_same_stream(mlp, long_streams):
+    """Integer fields take push's compiled checks, floats check_events: alike."""
+    events = long_streams[0][5]
+    chunks = chunks_by_time(events, 5000)
+    expected = push_all(mlp.stream(), chunks)
+    types = [("x", "f4"), ("y", "u2"), ("t", "u8"), ("p", "?")]
+    stream = mlp.stream()
+    mixed = push_all(
+        stream, [c.astype(types) if k % 2 else c for k, c in enumerate(chunks)]
+    )
+    np.testing.assert_array_equal(mixed, expected)
+    np.testing.assert_array_equal(stream.spike_times, recorded(mlp, events)[0])
+    # A coordinate that int32 channels would wrap around is named, not wrapped.
+    huge = events[-3:].astype([("x", "u8"), ("y", "i8"), ("t", "i8"), ("p", "i8")])
+    huge["x"] = 2**63 + 1
+    with pytest.raises(ValueError, match="chunk 0: .*x"):
+        mlp.stream().push(huge)
