@@ -168,12 +168,17 @@ def state_of(stream):
     )
 
 
+def started(clf, events):
+    """A stream that has taken ``events``, and its state then."""
+    stream = clf.stream()
+    stream.push(events)
+    return stream, state_of(stream)
+
+
 def test_a_chunk_from_the_past_is_refused_and_changes_nothing(fitted, long_streams):
     events = long_streams[0][1]
     first, rest = events[: len(events) // 2], events[len(events) // 2 :]
-    stream = fitted.stream()
-    stream.push(first)
-    before = state_of(stream)
+    stream, before = started(fitted, first)
     late = rest.copy()
     late["t"] = late["t"] - (late["t"][0] - first["t"][-1]) - 1  # 1 us too early
     with pytest.raises(ValueError, match="chunk 1: its first event.*before the last"):
@@ -196,9 +201,7 @@ def test_an_invalid_chunk_is_a_clear_error_and_changes_nothing(
     mlp, long_streams, change, message
 ):
     events = long_streams[0][2]
-    stream = mlp.stream()
-    stream.push(events[:100])
-    before = state_of(stream)
+    stream, before = started(mlp, events[:100])
     bad = events[100:200].copy()
     change(bad)
     with pytest.raises(ValueError, match=f"chunk 1: .*{message}"):
@@ -357,9 +360,7 @@ def test_bad_times_are_named_whatever_the_field_types(
     mlp, long_streams, value, message
 ):
     events = long_streams[0][4]
-    stream = mlp.stream()
-    stream.push(events[:10])
-    before = state_of(stream)
+    stream, before = started(mlp, events[:10])
     as_float = events[10:20].astype(
         [("x", "f8"), ("y", "f8"), ("t", "f8"), ("p", "f8")]
     )
