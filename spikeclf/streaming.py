@@ -180,10 +180,9 @@ class EventStream:
         -------
         proba : ndarray of shape (n_classes,)
         """
-        v = self._kernel.potentials(self._kernel.time) * self._volts_per_unit
         synops, inhibitions = self._kernel.operations()
         result = SimulationResult(
-            self.counts[None], v[None], synops[None], inhibitions[None]
+            self.counts[None], self.potentials[None], synops[None], inhibitions[None]
         )
         return self._estimator._proba(result)[0]
 
@@ -205,6 +204,12 @@ class EventStream:
     def n_events(self):
         """Events pushed since the stream began."""
         return self._kernel.n_events
+
+    @property
+    def potentials(self):
+        """Membrane potentials of the output neurons at the last event pushed,
+        as ``simulate`` reads them at a stream's end (``SimulationResult.v``)."""
+        return self._kernel.potentials(self._kernel.time) * self._volts_per_unit
 
     @property
     def counts(self):

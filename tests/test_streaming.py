@@ -78,7 +78,7 @@ def recorded(clf, events):
     result = clf._prediction_network.simulate(
         packed, record_spikes=True, **clf._inference_options()
     )
-    return result.spike_times[0], result.spike_neurons[0], result.synops[0]
+    return result.spike_times[0], result.spike_neurons[0], result.synops[0], result.v[0]
 
 
 def chunks_by_time(events, width):
@@ -113,10 +113,11 @@ def test_any_chunking_gives_the_spikes_and_probabilities_of_the_whole_stream(
         else:
             chunks = chunks_by_time(events, 1000 if chunking == "1ms" else 10_000)
         proba = push_all(stream, chunks)
-        times, neurons, synops = recorded(fitted, events)
+        times, neurons, synops, v = recorded(fitted, events)
         np.testing.assert_array_equal(stream.spike_times, times)
         np.testing.assert_array_equal(stream.spike_neurons, neurons)
         np.testing.assert_array_equal(stream.synops, synops)
+        np.testing.assert_array_equal(stream.potentials, v)
         np.testing.assert_array_equal(proba, fitted.predict_proba([events])[0])
         assert stream.n_events == len(events)
         assert stream.counts.sum() == len(times)
@@ -150,9 +151,10 @@ def test_random_chunkings_match_the_whole_stream(mlp, cnn, long_streams, data):
     )
     stream = clf.stream()
     proba = push_all(stream, np.split(events, cuts))
-    times, neurons, _ = recorded(clf, events)
+    times, neurons, _, v = recorded(clf, events)
     np.testing.assert_array_equal(stream.spike_times, times)
     np.testing.assert_array_equal(stream.spike_neurons, neurons)
+    np.testing.assert_array_equal(stream.potentials, v)
     np.testing.assert_array_equal(proba, clf.predict_proba([events])[0])
 
 
@@ -164,7 +166,7 @@ def state_of(stream):
         stream.synops.tolist(),
         stream.inhibitions.tolist(),
         stream.spike_times.tolist(),
-        stream._kernel.potentials(stream.time).tolist(),
+        stream.potentials.tolist(),
     )
 
 
@@ -265,7 +267,7 @@ def test_early_decisions_follow_the_margin_rule_on_the_recorded_spikes(
     n_decided = 0
     for m, result in zip(margins, decisions, strict=True):
         for k, events in enumerate(X):
-            times, neurons, synops = recorded(fitted, events)
+            times, neurons, synops, v = recorded(fitted, events)
             s, counts = margin_rule(times, neurons, n_out, m)
             if s is None:
                 assert not result.decided[k]
