@@ -17,6 +17,7 @@ from spikeclf import (
     SpikingMLPClassifier,
     check_events,
     load_digits_events,
+    make_events,
 )
 from spikeclf.streaming import early_decisions
 
@@ -389,3 +390,33 @@ def test_chunks_of_any_field_types_give_the_same_stream(mlp, long_streams):
     huge["x"] = 2**63 + 1
     with pytest.raises(ValueError, match="chunk 0: .*x"):
         mlp.stream().push(huge)
+
+
+def test_a_margin_holds_at_its_spike_even_if_the_same_event_takes_it_back():
+    """Two output spikes of one input event: the margin of 1 holds after the
+    first only, and decides there (a check after each event would miss it)."""
+    from spikeclf import _lif
+    from spikeclf.simulator import simulate
+
+    weights = [np.array([[2.0, 1.5]]), np.eye(2)]
+    thresholds = [np.ones(2), np.ones(2)]
+    events = make_events([0, 0], [0, 0], [1000, 5000])
+    reference = simulate(
+        [events], weights, thresholds, refractory=0.0, record_spikes=True
+    )
+    assert reference.spike_neurons[0].tolist() == [0, 1, 0, 1]
+    per_layer = np.full(2, 20e3), np.zeros(2), np.zeros(2)
+    kernel = _lif.DenseStream(
+        np.array([1, 2, 2]), weights, thresholds, *per_layer, False, True
+    )
+    out = (np.zeros((1, 1, 2), np.int64), np.zeros((1, 1, 2)))
+    ops = (np.zeros((1, 1, 2), np.int64), np.zeros((1, 1, 2), np.int64))
+    when, decided = np.zeros((1, 1)), np.zeros((1, 1), np.uint8)
+    status = kernel.run_early(
+        np.zeros(2, np.int32), events["t"].astype(float), np.array([0, 2]),
+        np.array([5000.0]), np.array([1]), *out, *ops, when, decided,
+    )  # fmt: skip
+    assert status == 0 and decided[0, 0] == 1 and when[0, 0] == 1000.0
+    assert out[0][0, 0].tolist() == [1, 0]
+    # Operations of the first event, to its end: its 2 hidden and 2 x 2 output.
+    assert ops[0][0, 0].tolist() == [2, 4]
