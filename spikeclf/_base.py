@@ -256,6 +256,16 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         decisions : spikeclf.streaming.EarlyDecisions
             ``y_pred``, ``proba``, ``decided``, ``decision_time`` (seconds),
             ``synops`` and ``inhibitions`` per sample.
+
+        Examples
+        --------
+        >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+        >>> X, y = load_digits_events(return_X_y=True, random_state=0)
+        >>> clf = SpikingMLPClassifier((30,), max_iter=2, random_state=0)
+        >>> clf = clf.fit(X[:300], y[:300])
+        >>> early = clf.predict_early(X[300:400], margin=2)
+        >>> bool(early.synops.sum() < clf.synaptic_operations(X[300:400])[0].sum())
+        True
         """
         from .streaming import early_decisions
 
@@ -275,6 +285,19 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
             ``push(events)`` runs the next chunk and returns the class
             probabilities so far; at the stream's end they are those of
             ``predict_proba`` on the whole stream (docs/streaming.md).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+        >>> X, y = load_digits_events(return_X_y=True, random_state=0)
+        >>> clf = SpikingMLPClassifier((30,), max_iter=2, random_state=0)
+        >>> clf = clf.fit(X[:300], y[:300])
+        >>> stream = clf.stream()
+        >>> for events in np.array_split(X[300], 4):
+        ...     proba = stream.push(events)
+        >>> bool(np.all(proba == clf.predict_proba(X[300:301])[0]))
+        True
         """
         from .streaming import EventStream
 

@@ -368,7 +368,8 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         Threads for prediction.
     verbose : int, default=0
     early_stop_margin : int, default=None
-        When set, ``predict`` (and ``score``) stops each sample at the first
+        When set, ``predict`` (so ``score`` and the validation scores of
+        ``fit``) stops each sample at the first
         output spike after which the neuron that fired leads every other
         output neuron by this many spikes, and answers its class
         (:meth:`predict_early`, docs/streaming.md); None simulates whole

@@ -134,8 +134,9 @@ class EventStream:
         channel, t = self._pack(events)
         self._kernel.push(channel, t)
         times, neurons = self._kernel.last_spikes()
-        self._times.append(times)
-        self._neurons.append(neurons)
+        if len(times):  # a long stream of quiet chunks keeps no empty arrays
+            self._times.append(times)
+            self._neurons.append(neurons)
         self._n_chunks += 1
         return self.predict_proba()
 
