@@ -420,3 +420,104 @@ def test_a_margin_holds_at_its_spike_even_if_the_same_event_takes_it_back():
     assert out[0][0, 0].tolist() == [1, 0]
     # Operations of the first event, to its end: its 2 hidden and 2 x 2 output.
     assert ops[0][0, 0].tolist() == [2, 4]
+
+
+# ------------------------------------------------------------ the kernels alone
+def random_events(rng, sensor_size, n_events):
+    """A stream of n_events on random pixels at random whole microseconds."""
+    width, height, polarities = sensor_size
+    t = np.sort(rng.integers(0, 30_000, n_events))
+    x, y = rng.integers(0, width, n_events), rng.integers(0, height, n_events)
+    return make_events(x, y, t, rng.integers(0, polarities, n_events))
+
+
+def push_kernel(kernel, channel, t, cuts):
+    """Push the packed events in the chunks cut at ``cuts``; the spikes."""
+    times, neurons = [], []
+    for c, s in zip(np.split(channel, cuts), np.split(t, cuts), strict=True):
+        kernel.push(np.ascontiguousarray(c), np.ascontiguousarray(s))
+        spikes = kernel.last_spikes()
+        times.append(spikes[0])
+        neurons.append(spikes[1])
+    return np.concatenate(times), np.concatenate(neurons)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    dtype=st.sampled_from(["float64", "float32"]),
+    reset=st.sampled_from(["subtract", "zero"]),
+    kappa=st.sampled_from([(0.0, 0.0), (-0.4, -1.0), (0.0, -0.5)]),
+    n_cuts=st.integers(0, 40),
+)
+def test_dense_stream_kernel_matches_simulate(seed, dtype, reset, kappa, n_cuts):
+    from spikeclf._network import Network
+    from spikeclf.streaming import kernel_arguments
+
+    rng = np.random.default_rng(seed)
+    sizes = [12, int(rng.integers(1, 30)), int(rng.integers(1, 6))]
+    weights = [
+        rng.uniform(-0.3, 0.8, (m, n)) for m, n in zip(sizes, sizes[1:], strict=False)
+    ]
+    thresholds = [rng.uniform(0.5, 1.5, n) for n in sizes[1:]]
+    network = Network(
+        weights, thresholds, thresholds, np.array(kappa), 0.01, 0.5e-3,
+        reset=reset, lower_bound=reset == "subtract",
+    )  # fmt: skip
+    events = random_events(rng, (3, 4, 1), int(rng.integers(1, 400)))
+    packed = check_events([events], (3, 4, 1))
+    make, args, volts = kernel_arguments(network, 12, {"dtype": dtype})
+    kernel = make(*args)
+    cuts = np.sort(rng.integers(0, len(events) + 1, n_cuts))
+    times, neurons = push_kernel(kernel, packed.channel, packed.t, cuts)
+    expected = network.simulate(packed, record_spikes=True, dtype=dtype)
+    np.testing.assert_array_equal(times, expected.spike_times[0])
+    np.testing.assert_array_equal(neurons, expected.spike_neurons[0])
+    np.testing.assert_array_equal(kernel.counts(), expected.counts[0])
+    np.testing.assert_array_equal(kernel.potentials(packed.t[-1]), expected.v[0])
+    np.testing.assert_array_equal(kernel.operations()[0], expected.synops[0])
+    np.testing.assert_array_equal(kernel.operations()[1], expected.inhibitions[0])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    dense=st.booleans(),
+    n_cuts=st.integers(0, 40),
+)
+def test_conv_stream_kernel_matches_simulate_conv(seed, dense, n_cuts):
+    from spikeclf._conv import ConvStream
+    from spikeclf.convolution import _check_layers, simulate_conv
+
+    rng = np.random.default_rng(seed)
+    c_out = int(rng.integers(1, 4))
+    layers = [
+        {
+            "type": "conv",
+            "weights": rng.uniform(-0.3, 0.9, (c_out, 2, 3, 3)),
+            "thresholds": rng.uniform(0.5, 1.5, c_out),
+            "kappa": float(rng.choice([0.0, -0.5])),
+        },
+        {"type": "pool"},
+    ]
+    n_pool = c_out * 2 * 2
+    if dense:
+        layers.append(
+            {
+                "type": "dense",
+                "weights": rng.uniform(-0.3, 1.0, (n_pool, 3)),
+                "thresholds": np.ones(3),
+                "kappa": -1.0,
+            }
+        )
+    events = random_events(rng, (6, 6, 2), int(rng.integers(1, 400)))
+    packed = check_events([events], (6, 6, 2))
+    arguments, _ = _check_layers((2, 6, 6), layers)
+    kernel = ConvStream(*arguments)
+    cuts = np.sort(rng.integers(0, len(events) + 1, n_cuts))
+    times, neurons = push_kernel(kernel, packed.channel, packed.t, cuts)
+    expected = simulate_conv(packed, (2, 6, 6), layers, record_spikes=True)
+    np.testing.assert_array_equal(times, expected.spike_times[0])
+    np.testing.assert_array_equal(neurons, expected.spike_neurons[0])
+    np.testing.assert_array_equal(kernel.potentials(packed.t[-1]), expected.v[0])
+    np.testing.assert_array_equal(kernel.operations()[0], expected.synops[0])
