@@ -86,6 +86,7 @@ TRAINING_CONSTRAINTS = {
         None,
     ],
     "verbose": ["verbose"],
+    "early_stop_margin": [Interval(Integral, 1, None, closed="left"), None],
 }
 
 
@@ -259,8 +260,78 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
+        if getattr(self, "early_stop_margin", None) is not None:
+            return self.predict_early(X).y_pred
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_early(self, X, margin=None):
+        """Predict every sample, stopping it once its answer is settled.
+
+        A sample is decided at the first output spike after which the output
+        neuron that fired has ``margin`` more spikes than every other; its
+        class is that neuron's, and no later input event is simulated. A
+        sample that never gets there is predicted from its whole stream.
+        ``predict`` does this when ``early_stop_margin`` is set
+        (docs/streaming.md).
+
+        Parameters
+        ----------
+        X : list of event streams
+        margin : int, default=None
+            At least 1; None means ``early_stop_margin``.
+
+        Returns
+        -------
+        decisions : spikeclf.streaming.EarlyDecisions
+            ``y_pred``, ``proba``, ``decided``, ``decision_time`` (seconds),
+            ``synops`` and ``inhibitions`` per sample.
+
+        Examples
+        --------
+        >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+        >>> X, y = load_digits_events(return_X_y=True, random_state=0)
+        >>> clf = SpikingMLPClassifier((30,), max_iter=2, random_state=0)
+        >>> clf = clf.fit(X[:300], y[:300])
+        >>> early = clf.predict_early(X[300:400], margin=2)
+        >>> bool(early.synops.sum() < clf.synaptic_operations(X[300:400])[0].sum())
+        True
+        """
+        from .streaming import early_decisions
+
+        margin = getattr(self, "early_stop_margin", None) if margin is None else margin
+        if margin is None:
+            raise ValueError(
+                "predict_early needs a margin: pass margin=k or set early_stop_margin"
+            )
+        return early_decisions(self, X, int(margin))
+
+    def stream(self):
+        """A stream that takes events chunk by chunk and answers as they arrive.
+
+        Returns
+        -------
+        stream : spikeclf.streaming.EventStream
+            ``push(events)`` runs the next chunk and returns the class
+            probabilities so far; at the stream's end they are those of
+            ``predict_proba`` on the whole stream (docs/streaming.md).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+        >>> X, y = load_digits_events(return_X_y=True, random_state=0)
+        >>> clf = SpikingMLPClassifier((30,), max_iter=2, random_state=0)
+        >>> clf = clf.fit(X[:300], y[:300])
+        >>> stream = clf.stream()
+        >>> for events in np.array_split(X[300], 4):
+        ...     proba = stream.push(events)
+        >>> bool(np.all(proba == clf.predict_proba(X[300:301])[0]))
+        True
+        """
+        from .streaming import EventStream
+
+        return EventStream(self)
 
     def synaptic_operations(self, X):
         """Synaptic operations per sample and layer, and lateral-inhibition updates.

@@ -338,6 +338,13 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         Threads for training (the samples of a batch, so only with
         ``batch_size`` > 1) and prediction; None means 1, -1 all cores.
     verbose : int, default=0
+    early_stop_margin : int, default=None
+        When set, ``predict`` (so ``score`` and the validation scores of
+        ``fit``) stops each sample at the first
+        output spike after which the neuron that fired leads every other
+        output neuron by this many spikes, and answers its class
+        (:meth:`predict_early`, docs/streaming.md); None simulates whole
+        streams. ``predict_proba`` always reads the whole stream.
 
     Attributes
     ----------
@@ -412,6 +419,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         random_state=None,
         n_jobs=None,
         verbose=0,
+        early_stop_margin=None,
     ):
         self.layers = layers
         self.lateral_inhibition = lateral_inhibition
@@ -447,6 +455,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.early_stop_margin = early_stop_margin
 
     @property
     def coefs_(self):

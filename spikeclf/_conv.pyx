@@ -35,8 +35,8 @@ import numpy as np
 cimport numpy as cnp
 
 from ._lif cimport (
-    Layer, Recorder, _accumulate, _deliver, _free_layers, _make_layers, _reset, _settle,
-    check_length, check_shape, int32, int64, uint8,
+    MAX_SPIKES_PER_EVENT, Layer, Recorder, StreamBase, _accumulate, _deliver, _free_layers,
+    _make_layers, _reset, _settle, check_length, check_shape, int32, int64, uint8,
 )
 
 cnp.import_array()
@@ -714,3 +714,125 @@ def simulate(
     free(w_ptr)
     free(th_ptr)
     return -1 if out_of_memory[0] else 0
+
+
+cdef class ConvStream(StreamBase):
+    """A convolutional network's state between pushes of one stream (see
+    spikeclf._lif.StreamBase for push, run_early and the readings).
+
+    Parameters
+    ----------
+    spatial, spatial_weights, ..., kappa : the network, as :func:`simulate`
+        takes it (the arrays are kept, not copied).
+    """
+
+    cdef Net *net
+
+    def __init__(
+        self,
+        const int64[:, ::1] spatial,
+        list spatial_weights,
+        list spatial_thresholds,
+        const double[::1] spatial_tau,
+        const double[::1] spatial_t_ref,
+        const double[::1] spatial_kappa,
+        const int64[::1] sizes,
+        list weights,
+        list thresholds,
+        const double[::1] tau,
+        const double[::1] t_ref,
+        const double[::1] kappa,
+    ):
+        cdef Py_ssize_t n_sp = spatial.shape[0], n_dense = sizes.shape[0] - 1
+        cdef Py_ssize_t n_in, n_out, l, per_event = 1
+        cdef double **sp_w
+        cdef double **sp_th
+        cdef const double **w_ptr
+        cdef double **th_ptr
+        cdef const double[:, :, :, ::1] w4
+        cdef const double[:, ::1] w2
+        cdef const double[::1] th1
+        if self.net != NULL:
+            raise RuntimeError("ConvStream is initialized once")
+        n_in = _check_network(
+            spatial, spatial_weights, spatial_thresholds,
+            [spatial_tau, spatial_t_ref, spatial_kappa], sizes, weights, thresholds,
+            [tau, t_ref, kappa],
+        )
+        self.keep = (list(spatial_weights), list(spatial_thresholds), list(weights),
+                     list(thresholds))
+        sp_w = <double **> calloc(n_sp + 1, sizeof(double *))
+        sp_th = <double **> calloc(n_sp + 1, sizeof(double *))
+        w_ptr = <const double **> calloc(n_dense + 1, sizeof(double *))
+        th_ptr = <double **> calloc(n_dense + 1, sizeof(double *))
+        if sp_w != NULL and sp_th != NULL and w_ptr != NULL and th_ptr != NULL:
+            for l in range(n_sp):
+                if spatial[l, 0] == CONV:
+                    w4 = spatial_weights[l]
+                    sp_w[l] = <double *> &w4[0, 0, 0, 0]  # read only at inference
+                    per_event *= spatial[l, 5] * spatial[l, 5] * spatial[l, 4]
+                th1 = spatial_thresholds[l]
+                sp_th[l] = <double *> &th1[0]
+                per_event = min(per_event, <Py_ssize_t> MAX_SPIKES_PER_EVENT)
+            for l in range(n_dense):
+                w2 = weights[l]
+                th1 = thresholds[l]
+                w_ptr[l] = &w2[0, 0]
+                th_ptr[l] = <double *> &th1[0]  # read only at inference
+                per_event = min(per_event * sizes[l + 1], <Py_ssize_t> MAX_SPIKES_PER_EVENT)
+            self.net = _make_net(
+                n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref, spatial_kappa,
+                n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa, False,
+            )
+        free(sp_w)
+        free(sp_th)
+        free(w_ptr)
+        free(th_ptr)
+        if n_dense > 0:
+            n_out = sizes[n_dense]
+        else:
+            n_out = int(np.prod(_output_shape(spatial, n_sp - 1)))
+        if self.net == NULL:
+            raise MemoryError("not enough memory for the stream's state")
+        self.rec = &self.net.rec
+        self._start(n_in, n_out, n_sp + n_dense, per_event)
+
+    def __dealloc__(self):
+        _free_net(self.net)
+
+    cdef void _event(self, Py_ssize_t k, double t) noexcept nogil:
+        _input_event(self.net, k, t)
+
+    cdef void _restart_network(self) noexcept nogil:
+        _reset_net(self.net)
+
+    cdef void _read(self, double *v, double stop) noexcept nogil:
+        """v_end as _run_sample reads it (see DenseStream._read)."""
+        cdef Net *net = self.net
+        cdef Py_ssize_t i, o, pos
+        cdef Spatial *S
+        cdef Layer *L
+        if net.n_dense > 0:
+            L = &net.dense[net.n_dense - 1]
+            _settle(L)
+            for i in range(L.n_out):
+                v[i] = L.v[i] * exp((L.t_last - stop) / L.tau)
+            return
+        S = &net.sp[net.n_sp - 1]
+        if S.kind == POOL:
+            for i in range(S.c_out * S.n_pos):
+                v[i] = S.v[i] * exp((S.t_last[i] - stop) / S.tau)
+            return
+        for pos in range(S.n_pos):
+            for o in range(S.c_out):
+                v[o * S.n_pos + pos] = (
+                    S.v[pos * S.c_out + o] * exp((S.t_last[pos] - stop) / S.tau))
+
+    cdef void _operations(self, int64 *synops, int64 *inhibitions) noexcept nogil:
+        cdef Py_ssize_t l
+        for l in range(self.net.n_sp):
+            synops[l] = self.net.sp[l].synops
+            inhibitions[l] = self.net.sp[l].inhibitions
+        for l in range(self.net.n_dense):
+            synops[self.net.n_sp + l] = self.net.dense[l].synops
+            inhibitions[self.net.n_sp + l] = self.net.dense[l].inhibitions

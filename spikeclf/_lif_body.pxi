@@ -9,7 +9,7 @@
 
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY, exp
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, realloc
 
 import numpy as np
 
@@ -632,3 +632,427 @@ cdef void _run_sample(
     L = &layers[n_layers - 1]
     for i in range(L.n_out):
         v_end[sample, i] = L.v[i] * exp((L.t_last - stop) / L.tau)
+
+
+# ---------------------------------------------------------------- streaming
+cdef class StreamBase:
+    """One network's state kept between calls: the base of the streaming kernels.
+
+    ``push`` runs the next events of one stream through the network;
+    ``run_early`` simulates whole samples and stops each once a margin rule
+    decides it. Subclasses (DenseStream, spikeclf._conv.ConvStream) implement
+    how an input event enters their network (_event), how the output layer is
+    read without changing it (_read), the reset and the operation counts.
+    """
+
+    def __dealloc__(self):
+        free(self.own_rec.counts)
+        free(self.own_rec.spike_t)
+        free(self.own_rec.spike_i)
+        free(self.tally)
+
+    cdef int _start(self, Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t n_layers,
+                    Py_ssize_t per_event) except -1:
+        """Allocate the counts and the spike record once the network exists
+        (self.rec set); per_event: the output spikes one event may cause."""
+        self.n_in, self.n_out, self.n_layers = n_in, n_out, n_layers
+        self.per_event = min(max(per_event, 1), <Py_ssize_t> MAX_SPIKES_PER_EVENT)
+        self.own_rec.counts = <int64 *> calloc(n_out, sizeof(int64))
+        self.tally = <int64 *> calloc(n_out, sizeof(int64))
+        if self.own_rec.counts == NULL or self.tally == NULL:
+            raise MemoryError("not enough memory for the stream's state")
+        self.rec.counts = self.own_rec.counts
+        self.rec.capacity = 0
+        self.rec.spike_t = NULL
+        self.rec.spike_i = NULL
+        self._restart()
+        return 0
+
+    cdef int _reserve(self) noexcept nogil:
+        """Room in the spike record for the spikes of one more input event; -1
+        when memory ran out."""
+        cdef Py_ssize_t need = self.rec.n_spikes + self.per_event, capacity
+        cdef double *spike_t
+        cdef int32 *spike_i
+        if need <= self.rec.capacity:
+            return 0
+        capacity = max(2 * self.rec.capacity, need)
+        spike_t = <double *> realloc(self.own_rec.spike_t, capacity * sizeof(double))
+        if spike_t == NULL:
+            return -1
+        self.own_rec.spike_t = spike_t
+        spike_i = <int32 *> realloc(self.own_rec.spike_i, capacity * sizeof(int32))
+        if spike_i == NULL:
+            return -1
+        self.own_rec.spike_i = spike_i
+        self.rec.spike_t, self.rec.spike_i = spike_t, spike_i
+        self.rec.capacity = capacity
+        return 0
+
+    cdef void _restart(self) noexcept nogil:
+        cdef Py_ssize_t i
+        self._restart_network()
+        for i in range(self.n_out):
+            self.own_rec.counts[i] = 0
+            self.tally[i] = 0
+        self.rec.n_spikes = 0
+        self.t_now = 0.0
+        self.n_pushed = 0
+        self.overflowed = False
+
+    cdef void _event(self, Py_ssize_t k, double t) noexcept nogil:
+        pass
+
+    cdef void _restart_network(self) noexcept nogil:
+        pass
+
+    cdef void _read(self, double *v, double stop) noexcept nogil:
+        pass
+
+    cdef void _operations(self, int64 *synops, int64 *inhibitions) noexcept nogil:
+        pass
+
+    def reset(self):
+        """Start a new stream: every neuron at rest, no spikes, time 0."""
+        self._restart()
+
+    def push(self, const int32[::1] channel, const double[::1] t):
+        """Run the next events of the stream (t in us, sorted, none before the
+        last event pushed); return the number of output spikes they caused,
+        whose times and neurons :meth:`last_spikes` then returns."""
+        cdef Py_ssize_t e, n = channel.shape[0], bad
+        cdef int status = 0
+        check_length("t", t.shape[0], n)
+        bad = _first_outside(channel, 0, n, self.n_in)
+        if bad >= 0:
+            raise ValueError(
+                f"kernel input channel: event {bad} has channel {channel[bad]}, "
+                f"outside 0..{self.n_in - 1}"
+            )
+        if n > 0 and t[0] < self.t_now:
+            raise ValueError(
+                f"kernel input t: the first event, at {t[0]} us, is before the last "
+                f"event pushed, at {self.t_now} us"
+            )
+        self.rec.n_spikes = 0
+        with nogil:
+            for e in range(n):
+                if self._reserve() != 0:
+                    status = -1
+                    break
+                self._event(channel[e], t[e])
+                self.t_now = t[e]
+                self.n_pushed += 1
+                if self.rec.n_spikes > self.rec.capacity:
+                    self.overflowed = True
+        if status != 0:
+            raise MemoryError("not enough memory for the stream's spike record")
+        return self.rec.n_spikes
+
+    def pack_chunk(
+        self, const int64[::1] x, const int64[::1] y, const int64[::1] p,
+        const double[::1] t, int64 width, int64 height, int64 polarities,
+        int32[::1] channel,
+    ):
+        """Check a chunk's fields and write its channels (p * height + y) * width + x.
+
+        Returns 0 when every event is valid: t finite, non-negative, sorted and
+        none before the last event pushed, coordinates and polarities on the
+        sensor; 1 when one is not (the caller names the problem); 2 when the
+        chunk is valid alone but starts before the last event pushed.
+        """
+        cdef Py_ssize_t e, n = t.shape[0]
+        cdef int status = 0
+        check_length("y", y.shape[0], n)
+        check_length("x", x.shape[0], n)
+        check_length("p", p.shape[0], n)
+        check_length("channel", channel.shape[0], n)
+        with nogil:
+            for e in range(n):
+                if not (t[e] >= 0.0 and t[e] < INFINITY) or (e > 0 and t[e] < t[e - 1]):
+                    status = 1
+                elif not (0 <= x[e] < width and 0 <= y[e] < height and 0 <= p[e] < polarities):
+                    status = 1
+                else:
+                    channel[e] = <int32> ((p[e] * height + y[e]) * width + x[e])
+                    continue
+                break
+        if status == 0 and n > 0 and t[0] < self.t_now:
+            status = 2
+        return status
+
+    def last_spikes(self):
+        """Times (us) and neurons of the output spikes of the last push, as new arrays."""
+        cdef Py_ssize_t s, n = min(self.rec.n_spikes, self.rec.capacity)
+        times, neurons = np.empty(n), np.empty(n, dtype=np.int32)
+        cdef double[::1] t_view = times
+        cdef int32[::1] i_view = neurons
+        for s in range(n):
+            t_view[s] = self.rec.spike_t[s]
+            i_view[s] = self.rec.spike_i[s]
+        return times, neurons
+
+    def counts(self):
+        """Output spike counts since the last reset, as a new int64 array."""
+        out = np.empty(self.n_out, dtype=np.int64)
+        cdef int64[::1] view = out
+        cdef Py_ssize_t i
+        for i in range(self.n_out):
+            view[i] = self.own_rec.counts[i]
+        return out
+
+    def potentials(self, double stop):
+        """Output-layer potentials at time stop (us, not before the last update),
+        as predict reads them; the state does not change."""
+        out = np.empty(self.n_out)
+        cdef double[::1] view = out
+        self._read(&view[0], stop)
+        return out
+
+    def operations(self):
+        """Synaptic operations and lateral-inhibition updates per layer so far."""
+        synops = np.zeros(self.n_layers, dtype=np.int64)
+        inhibitions = np.zeros(self.n_layers, dtype=np.int64)
+        cdef int64[::1] s_view = synops, i_view = inhibitions
+        self._operations(&s_view[0], &i_view[0])
+        return synops, inhibitions
+
+    @property
+    def time(self):
+        """Time (us) of the last event pushed; 0 before any."""
+        return self.t_now
+
+    @property
+    def n_events(self):
+        """Events pushed since the last reset."""
+        return self.n_pushed
+
+    @property
+    def overflow(self):
+        """Whether an input event caused more output spikes than the record
+        plans for (then the recorded spikes miss some; counts do not)."""
+        return self.overflowed
+
+    def run_early(
+        self,
+        const int32[::1] channel,
+        const double[::1] t,
+        const int64[::1] indptr,
+        const double[::1] t_end,
+        const int64[::1] margins,
+        int64[:, :, ::1] counts,
+        double[:, :, ::1] v_end,
+        int64[:, :, ::1] synops,
+        int64[:, :, ::1] inhibitions,
+        double[:, ::1] decision_t,
+        uint8[:, ::1] decided,
+    ):
+        """Simulate every sample, deciding it by each margin rule on its way.
+
+        Margin rule m: a sample is decided at the first output spike after
+        which the neuron that fired leads every other by at least m spikes
+        (output spike counts since the sample began). The input event that
+        caused that spike is processed to its end, then the sample is read
+        for that margin: counts as they were at the deciding spike, potentials
+        at the event's time, operations up to its end. A sample stops once the
+        largest margin is decided; a margin it never reaches is read at
+        t_end, as simulate reads the whole sample.
+
+        Parameters
+        ----------
+        channel, t, indptr, t_end : packed events and stop times (us), as in simulate.
+        margins : (n_margins,) ascending, at least 1.
+        counts, v_end : (n_samples, n_margins, n_out) output spike counts and
+            potentials at each margin's decision.
+        synops, inhibitions : (n_samples, n_margins, n_layers) operations up to it.
+        decision_t : (n_samples, n_margins) decision times, t_end when undecided.
+        decided : (n_samples, n_margins) 1 where the margin was reached.
+
+        Returns
+        -------
+        status : int
+            0, or -1 when memory ran out.
+        """
+        cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_m = margins.shape[0]
+        cdef Py_ssize_t s, e, j, i, first, n_decided, bad = -1
+        cdef double stop
+        cdef int status = 0
+        if n_samples < 0 or n_m < 1:
+            raise ValueError("kernel input: need an indptr and at least one margin")
+        check_length("t", t.shape[0], channel.shape[0])
+        check_length("t_end", t_end.shape[0], n_samples)
+        if indptr[0] != 0 or indptr[n_samples] != channel.shape[0]:
+            raise ValueError(f"kernel input indptr: must run from 0 to {channel.shape[0]} events")
+        for s in range(n_samples):
+            if indptr[s + 1] < indptr[s]:
+                raise ValueError(f"kernel input indptr: decreases at sample {s}")
+        for j in range(n_m):
+            if margins[j] < 1 or (j > 0 and margins[j] < margins[j - 1]):
+                raise ValueError("kernel input margins: must be ascending and at least 1")
+        check_shape("counts", (counts.shape[0], counts.shape[1], counts.shape[2]),
+                    (n_samples, n_m, self.n_out))
+        check_shape("v_end", (v_end.shape[0], v_end.shape[1], v_end.shape[2]),
+                    (n_samples, n_m, self.n_out))
+        check_shape("synops", (synops.shape[0], synops.shape[1], synops.shape[2]),
+                    (n_samples, n_m, self.n_layers))
+        check_shape(
+            "inhibitions", (inhibitions.shape[0], inhibitions.shape[1], inhibitions.shape[2]),
+            (n_samples, n_m, self.n_layers))
+        check_shape("decision_t", (decision_t.shape[0], decision_t.shape[1]), (n_samples, n_m))
+        check_shape("decided", (decided.shape[0], decided.shape[1]), (n_samples, n_m))
+        bad = _first_outside(channel, 0, channel.shape[0], self.n_in)
+        if bad >= 0:
+            raise ValueError(
+                f"kernel input channel: event {bad} has channel {channel[bad]}, "
+                f"outside 0..{self.n_in - 1}"
+            )
+        with nogil:
+            for s in range(n_samples):
+                self._restart()
+                stop = t_end[s]
+                n_decided = 0
+                for e in range(indptr[s], indptr[s + 1]):
+                    if t[e] > stop:
+                        break
+                    self.rec.n_spikes = 0
+                    if self._reserve() != 0:
+                        status = -1
+                        break
+                    self._event(channel[e], t[e])
+                    if self.rec.n_spikes == 0:
+                        continue
+                    if self.rec.n_spikes > self.rec.capacity:
+                        self.overflowed = True
+                    first = n_decided
+                    n_decided = _replay_margins(
+                        self.rec.spike_i, min(self.rec.n_spikes, self.rec.capacity),
+                        self.tally, self.n_out, &margins[0], n_m, n_decided,
+                        &counts[s, 0, 0])
+                    for j in range(first, n_decided):
+                        decision_t[s, j] = t[e]
+                        decided[s, j] = 1
+                        self._read(&v_end[s, j, 0], t[e])
+                        self._operations(&synops[s, j, 0], &inhibitions[s, j, 0])
+                    if n_decided == n_m:
+                        break
+                if status != 0:
+                    break
+                for j in range(n_decided, n_m):
+                    for i in range(self.n_out):
+                        counts[s, j, i] = self.own_rec.counts[i]
+                    decision_t[s, j] = stop
+                    decided[s, j] = 0
+                    self._read(&v_end[s, j, 0], stop)
+                    self._operations(&synops[s, j, 0], &inhibitions[s, j, 0])
+        return status
+
+
+cdef Py_ssize_t _replay_margins(
+    const int32 *spike_i, Py_ssize_t n_spikes, int64 *tally, Py_ssize_t n_out,
+    const int64 *margins, Py_ssize_t n_margins, Py_ssize_t n_decided,
+    int64 *counts_at,
+) noexcept nogil:
+    """Count one input event's output spikes into tally, one by one, and decide
+    the margins (ascending; the first n_decided are decided already) that the
+    lead of the neuron that just fired reaches: its count minus the largest
+    other. A decided margin's row of counts_at (n_margins, n_out) gets the
+    tally of that moment. Returns the number of margins decided."""
+    cdef Py_ssize_t s, i, j, m
+    cdef int64 second
+    for s in range(n_spikes):
+        i = spike_i[s]
+        tally[i] += 1
+        if n_decided == n_margins:
+            continue
+        second = 0
+        for j in range(n_out):
+            if j != i and tally[j] > second:
+                second = tally[j]
+        while n_decided < n_margins and tally[i] - second >= margins[n_decided]:
+            m = n_decided * n_out
+            for j in range(n_out):
+                counts_at[m + j] = tally[j]
+            n_decided += 1
+    return n_decided
+
+
+cdef class DenseStream(StreamBase):
+    """A fully connected network's state between pushes of one stream, for inference.
+
+    Parameters
+    ----------
+    sizes, weights, thresholds, tau, t_ref, kappa, reset_to_zero, lower_bound :
+        the network, as :func:`simulate` takes it (weights and thresholds of
+        the module's type; the arrays are kept, not copied).
+    """
+
+    cdef Layer *layers
+
+    def __init__(
+        self,
+        const int64[::1] sizes,
+        list weights,
+        list thresholds,
+        const double[::1] tau,
+        const double[::1] t_ref,
+        const double[::1] kappa,
+        bint reset_to_zero,
+        bint lower_bound,
+    ):
+        cdef Py_ssize_t n_layers = sizes.shape[0] - 1, l, per_event = 1
+        cdef const real **w_ptr
+        cdef real **th_ptr
+        cdef const real[:, ::1] w_view
+        cdef const real[::1] th_view
+        if self.layers != NULL:
+            raise RuntimeError("DenseStream is initialized once")
+        self.n_layers = n_layers
+        check_inputs(
+            np.zeros(0, np.int32), np.zeros(0), np.zeros(1, np.int64), np.zeros(0),
+            sizes, weights, thresholds, [tau, t_ref, kappa],
+        )
+        self.keep = (list(weights), list(thresholds))
+        w_ptr = <const real **> calloc(n_layers, sizeof(real *))
+        th_ptr = <real **> calloc(n_layers, sizeof(real *))
+        if w_ptr != NULL and th_ptr != NULL:
+            for l in range(n_layers):
+                w_view = weights[l]
+                th_view = thresholds[l]
+                w_ptr[l] = &w_view[0, 0]
+                th_ptr[l] = <real *> &th_view[0]  # read only at inference
+            self.layers = _make_layers(n_layers, sizes, w_ptr, th_ptr, tau, t_ref, kappa, False)
+        free(w_ptr)
+        free(th_ptr)
+        if self.layers == NULL:
+            raise MemoryError("not enough memory for the stream's state")
+        _set_reset_and_bound(self.layers, n_layers, reset_to_zero, lower_bound)
+        _find_uniform_thresholds(self.layers, n_layers)
+        for l in range(1, n_layers + 1):
+            per_event = min(per_event * sizes[l], <Py_ssize_t> MAX_SPIKES_PER_EVENT)
+        self.rec = &self.own_rec
+        self._start(sizes[0], sizes[n_layers], n_layers, per_event)
+
+    def __dealloc__(self):
+        _free_layers(self.layers, self.n_layers)
+
+    cdef void _event(self, Py_ssize_t k, double t) noexcept nogil:
+        _deliver(self.layers, self.n_layers, 0, k, t, self.rec)
+
+    cdef void _restart_network(self) noexcept nogil:
+        _reset(self.layers, self.n_layers)
+
+    cdef void _read(self, double *v, double stop) noexcept nogil:
+        """v_end as _run_sample reads it. The pending inhibition is applied now
+        rather than with the next event: the same arithmetic (inhibit, then
+        integrate), so the stream goes on bit for bit as if it had not been read."""
+        cdef Layer *L = &self.layers[self.n_layers - 1]
+        cdef Py_ssize_t i
+        _settle(L)
+        for i in range(L.n_out):
+            v[i] = L.v[i] * exp((L.t_last - stop) / L.tau)
+
+    cdef void _operations(self, int64 *synops, int64 *inhibitions) noexcept nogil:
+        cdef Py_ssize_t l
+        for l in range(self.n_layers):
+            synops[l] = self.layers[l].synops
+            inhibitions[l] = self.layers[l].inhibitions

@@ -94,3 +94,42 @@ cdef inline void _accumulate(double *value, double *when, double t, double tau) 
     else:
         value[0] = value[0] * exp((when[0] - t) / tau) + 1.0
     when[0] = t
+
+
+# Output spikes one input event may cause, at most, as the spike record of a
+# stream plans for them: the product of the fan-outs, capped (an event beyond
+# it sets StreamBase.overflowed, and the record is then incomplete).
+cdef enum:
+    MAX_SPIKES_PER_EVENT = 65536
+
+
+# Streaming and early decisions (spikeclf.streaming): one network's state kept
+# between calls. The subclasses (DenseStream here, _conv.ConvStream) say how an
+# input event enters their network and how its output layer is read; the loops
+# over events, the record of output spikes and the margin rule are here.
+cdef class StreamBase:
+    cdef Recorder *rec             # the recorder the network's event loop writes
+    cdef Recorder own_rec          # DenseStream's (ConvStream's is its Net's)
+    cdef int64 *tally              # (n_out,) output spike counts, spike by spike
+    cdef Py_ssize_t n_in, n_out, n_layers
+    cdef Py_ssize_t per_event      # output spikes one input event may cause (capped)
+    cdef double t_now              # time of the last event pushed, 0 before any
+    cdef int64 n_pushed            # events pushed since the last reset
+    cdef bint overflowed           # an event caused more than per_event spikes
+    cdef object keep               # the arrays the layers point into
+
+    cdef int _start(self, Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t n_layers,
+                    Py_ssize_t per_event) except -1
+    cdef int _reserve(self) noexcept nogil
+    cdef void _restart(self) noexcept nogil
+    cdef void _event(self, Py_ssize_t k, double t) noexcept nogil
+    cdef void _restart_network(self) noexcept nogil
+    cdef void _read(self, double *v, double stop) noexcept nogil
+    cdef void _operations(self, int64 *synops, int64 *inhibitions) noexcept nogil
+
+
+cdef Py_ssize_t _replay_margins(
+    const int32 *spike_i, Py_ssize_t n_spikes, int64 *tally, Py_ssize_t n_out,
+    const int64 *margins, Py_ssize_t n_margins, Py_ssize_t n_decided,
+    int64 *counts_at,
+) noexcept nogil

@@ -146,6 +146,13 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         (docs/performance.md). Either way the simulation runs with potentials
         in units of the thresholds (``threshold_units`` of
         :func:`spikeclf.simulator.simulate`).
+    early_stop_margin : int, default=None
+        When set, ``predict`` (so ``score`` and the validation scores of
+        ``fit``) stops each sample at the first
+        output spike after which the neuron that fired leads every other
+        output neuron by this many spikes, and answers its class
+        (:meth:`predict_early`, docs/streaming.md); None simulates whole
+        streams. ``predict_proba`` always reads the whole stream.
 
     Attributes
     ----------
@@ -229,6 +236,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         n_jobs=None,
         verbose=0,
         inference_dtype="float64",
+        early_stop_margin=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.lateral_inhibition = lateral_inhibition
@@ -264,6 +272,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.inference_dtype = inference_dtype
+        self.early_stop_margin = early_stop_margin
 
     @property
     def coefs_(self):

@@ -17,10 +17,12 @@ __all__ = [
     "cost_comparison",
     "cost_summary",
     "cost_table",
+    "early_decision_curve",
     "image_cost_comparison",
     "mlp_macs",
     "operations_to_reach",
     "plot_cost_comparison",
+    "plot_early_decision_curve",
 ]
 
 #: Where the static-image comparison cuts the SNN's test presentations (s).
@@ -362,3 +364,114 @@ def cost_summary(result):
     ann = operations_to_reach(result["ann_accuracy"], result["ann_operations"],
                               target, interpolate=False)  # fmt: skip
     return float(target), snn, ann
+
+
+def early_decision_curve(clf, X, y, margins=range(1, 11)):
+    """Accuracy against mean synaptic operations as samples stop early.
+
+    Each margin ``m`` is a setting of the early-decision rule of
+    :meth:`~spikeclf.SpikingMLPClassifier.predict_early` (a sample stops at
+    the first output spike that puts its neuron ``m`` spikes ahead of every
+    other output neuron); the whole streams are the last point. One
+    simulation gives every point (:func:`spikeclf.streaming.early_decisions`).
+
+    Parameters
+    ----------
+    clf : fitted SpikingMLPClassifier or SpikingCNNClassifier
+    X : list of event streams
+    y : array-like of shape (n_samples,)
+    margins : sequence of int, default=range(1, 11)
+        Margins, each at least 1.
+
+    Returns
+    -------
+    result : dict
+        ``margin`` (ndarray of int), and per margin ``accuracy``,
+        ``synops`` (mean synaptic operations per sample, every layer),
+        ``inhibitions`` (lateral-inhibition updates, counted apart),
+        ``decided`` (fraction of the samples the margin decided) and
+        ``decision_time`` (mean seconds to the decision); then the same of the
+        whole streams as ``whole_accuracy``, ``whole_synops``,
+        ``whole_inhibitions`` and ``whole_time``.
+
+    Examples
+    --------
+    >>> from spikeclf import SpikingMLPClassifier, load_digits_events
+    >>> from spikeclf.cost import early_decision_curve
+    >>> X, y = load_digits_events(return_X_y=True, random_state=0)
+    >>> clf = SpikingMLPClassifier((30,), max_iter=2, random_state=0)
+    >>> clf = clf.fit(X[:300], y[:300])
+    >>> curve = early_decision_curve(clf, X[300:400], y[300:400], margins=[1, 2, 4])
+    >>> bool(curve["synops"][0] <= curve["synops"][-1] <= curve["whole_synops"])
+    True
+    """
+    from .streaming import early_decisions
+
+    margins = [int(m) for m in margins]
+    y = np.asarray(y)
+    never = np.iinfo(np.int64).max  # no stream gets that far ahead: whole streams
+    *curve, whole = early_decisions(clf, X, [*margins, never])
+
+    def figures(d):
+        return (
+            float(np.mean(d.y_pred == y)),
+            float(d.synops.sum(axis=1).mean()),
+            float(d.inhibitions.sum(axis=1).mean()),
+            float(d.decided.mean()),
+            float(d.decision_time.mean()),
+        )
+
+    names = ("accuracy", "synops", "inhibitions", "decided", "decision_time")
+    points = np.array([figures(d) for d in curve]).reshape(-1, len(names))
+    result = {"margin": np.array(margins, dtype=int)}
+    result.update({name: points[:, k] for k, name in enumerate(names)})
+    accuracy, synops, inhibitions, _, time = figures(whole)
+    result.update(
+        whole_accuracy=accuracy,
+        whole_synops=synops,
+        whole_inhibitions=inhibitions,
+        whole_time=time,
+    )
+    return result
+
+
+def plot_early_decision_curve(result, path=None, label=None):
+    """Accuracy against mean synaptic operations from :func:`early_decision_curve`.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`early_decision_curve` returns.
+    path : str or path-like, default=None
+        Where to save the figure; None saves nothing.
+    label : str, default=None
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    share = 100 * result["synops"] / result["whole_synops"]
+    accuracy, whole = 100 * result["accuracy"], 100 * result["whole_accuracy"]
+    fig, (full, zoom) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, shown in ((full, {1, 2, 3, 5, 10}), (zoom, {5, 10, 15, 20, 40, 80})):
+        ax.plot(share, accuracy, "o-", ms=3, label="stopped at margin k")
+        for m, x, a in zip(result["margin"], share, accuracy, strict=True):
+            if m in shown:
+                ax.annotate(
+                    f"k={m}", (x, a), textcoords="offset points", xytext=(3, -11)
+                )
+        ax.plot([100], [whole], "s", label="whole streams")
+        ax.axhline(whole - 0.2, color="gray", ls=":", lw=1, label="whole - 0.2 points")
+        ax.set(xlabel="synaptic operations (% of the whole streams')")
+        ax.grid(alpha=0.3)
+    full.set_xscale("log")
+    full.set(ylabel="test accuracy (%)", title=label)
+    zoom.set(ylim=(whole - 3, whole + 1), title="near the whole streams' accuracy")
+    zoom.legend(loc="lower right")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
