@@ -27,7 +27,10 @@ with its own activities, active sets and threshold-regularization changes
 Each entry's sum is taken in sample order whichever thread computes it, so the
 result depends on the batch size and never on the number of threads; batch
 size 1 is the paper's method, the same arithmetic as one sample after another.
-The fully connected weights are combined in parallel, by blocks of rows.
+Every thread keeps its own copy of the fully connected weights and makes the
+same steps on it (the copies stay equal: a core never reads weights another
+core wrote); the shared convolution kernels are combined in parallel by
+blocks of rows.
 
 Exponential weight regularization (Eq. 14/15) is decoupled from the optimizer
 and applied to every hidden neuron every `reg_every` samples (at the end of
@@ -59,16 +62,12 @@ cdef extern from "_lif_simd.h" nogil:
     void *spikeclf_aligned_zeros(size_t n)
 
 
-# Rows of a weight matrix that one thread combines at a time: 8 rows of
-# float64 span at least one cache line whatever the layer's width, so that two
+# Rows of a convolution kernel that one thread combines at a time: 8 rows of
+# float64 span at least one cache line whatever the number of maps, so that two
 # threads never write to the same line.
 cdef enum:
     ROW_BLOCK = 8
 
-# Neurons whose weights one thread regularizes at a time: each row's segment of
-# 64 doubles is a few cache lines.
-cdef enum:
-    COLUMN_BLOCK = 64
 
 
 cdef struct Optimizer:
@@ -166,9 +165,23 @@ cdef struct ConvScratch:
     Py_ssize_t *pos_list     # conv: (n_pos,) positions with an active neuron
 
 
+cdef struct Replica:
+    # one thread's copy of a fully connected layer's weights and Adam moments
+    # (thread 0: the caller's arrays). Every thread makes the same steps on its
+    # own copy, so the copies stay equal, and its forward passes read weights
+    # that no other core has written: a 784-800-10 network's 5 MB of weights
+    # shared by two cores moved between their caches on every batch, and two
+    # threads trained no faster than one.
+    double *w
+    double *m_w
+    double *v_w
+    bint owned               # allocated here (threads 1, 2, ...), freed here
+
+
 cdef struct Worker:
     # one thread's simulation state and backward-pass buffers
     Net *net
+    Replica *replicas        # (n_dense,)
     ConvScratch *scratch     # (n_sp,)
     int64 *counts            # (n_out,)
     double *error            # (widest,)
@@ -624,7 +637,9 @@ cdef void _train_sample(
 
 
 # ------------------------------------------------------------- combine step
-cdef bint _step_sample(DenseParams *P, const DenseRecord *R, const Optimizer *opt) noexcept nogil:
+cdef bint _step_sample(
+    const DenseParams *P, Replica *rep, const DenseRecord *R, const Optimizer *opt,
+) noexcept nogil:
     """Eq. 13 of a batch of one sample: a step on every active synapse of its
     active neurons, as the paper's sample-by-sample method."""
     cdef Py_ssize_t j, s, p, row
@@ -636,8 +651,8 @@ cdef bint _step_sample(DenseParams *P, const DenseRecord *R, const Optimizer *op
         for s in range(R.n_neurons):
             p = row + R.neurons[s]
             grad = R.scale_w * R.delta[s] * xk
-            _step(&P.w[p], _at(P.m_w, p), _at(P.v_w, p), grad, opt.lr_w, opt)
-            finite = finite and isfinite(P.w[p])
+            _step(&rep.w[p], _at(rep.m_w, p), _at(rep.v_w, p), grad, opt.lr_w, opt)
+            finite = finite and isfinite(rep.w[p])
     return finite
 
 
@@ -659,13 +674,13 @@ cdef void _touched_rows(DenseParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssiz
 
 
 cdef bint _step_rows(
-    DenseParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssize_t l, Py_ssize_t part,
-    Py_ssize_t n_parts, Worker *W, const Optimizer *opt,
+    const DenseParams *P, Replica *rep, Slot *slots, Py_ssize_t n_slots, Py_ssize_t l,
+    Worker *W, const Optimizer *opt,
 ) noexcept nogil:
-    """For the touched rows of one part (every row, for dense Adam): the row of
-    the batch's summed gradient, summed in sample order, then one step on its
-    entries some sample touched (on all, for dense Adam). A row's sum stays in
-    the worker's cache. Returns whether all are finite."""
+    """For each touched row (every row, for dense Adam): the row of the batch's
+    summed gradient, summed in sample order, then one step on its entries some
+    sample touched (on all, for dense Adam). A row's sum stays in the
+    worker's cache. Returns whether all are finite."""
     cdef Py_ssize_t r, b, j, s, i, c, k, n_columns, row
     cdef Py_ssize_t n_rows = P.n_in if opt.dense else P.n_rows
     cdef double xk, grad
@@ -673,8 +688,6 @@ cdef bint _step_rows(
     cdef const DenseRecord *R
     for r in range(n_rows):
         k = r if opt.dense else P.rows[r]
-        if (k // ROW_BLOCK) % n_parts != part:
-            continue
         n_columns = 0
         for b in range(n_slots):
             R = &slots[b].dense[l]
@@ -697,15 +710,32 @@ cdef bint _step_rows(
             for i in range(P.n_out):
                 grad = W.row_grad[i] if W.column_mark[i] else 0.0
                 W.column_mark[i] = 0
-                _step(&P.w[row + i], &P.m_w[row + i], &P.v_w[row + i], grad, opt.lr_w, opt)
-                finite = finite and isfinite(P.w[row + i])
+                _step(&rep.w[row + i], &rep.m_w[row + i], &rep.v_w[row + i], grad,
+                      opt.lr_w, opt)
+                finite = finite and isfinite(rep.w[row + i])
             continue
         for c in range(n_columns):
             i = W.columns[c]
             W.column_mark[i] = 0
-            _step(&P.w[row + i], _at(P.m_w, row + i), _at(P.v_w, row + i), W.row_grad[i],
-                  opt.lr_w, opt)
-            finite = finite and isfinite(P.w[row + i])
+            _step(&rep.w[row + i], _at(rep.m_w, row + i), _at(rep.v_w, row + i),
+                  W.row_grad[i], opt.lr_w, opt)
+            finite = finite and isfinite(rep.w[row + i])
+    return finite
+
+
+cdef bint _step_weights(
+    Model *M, Worker *W, Slot *slots, Py_ssize_t n_slots, const Optimizer *opt,
+) noexcept nogil:
+    """The batch's step on one worker's copy of the fully connected weights."""
+    cdef Py_ssize_t l
+    cdef bint finite = True
+    for l in range(M.n_dense):
+        if n_slots == 1 and not opt.dense:
+            finite = _step_sample(&M.dense[l], &W.replicas[l], &slots[0].dense[l],
+                                  opt) and finite
+        else:
+            finite = _step_rows(&M.dense[l], &W.replicas[l], slots, n_slots, l, W,
+                                opt) and finite
     return finite
 
 
@@ -872,34 +902,41 @@ cdef void _clear_maps(SpatialParams *P, Slot *slots, Py_ssize_t l) noexcept nogi
         slots[0].sp[l].map_active[o] = 0
 
 
-cdef void _regularize_columns(
-    DenseParams *P, double step, double beta, Py_ssize_t i0, Py_ssize_t i1,
+cdef void _regularize_replica(
+    const DenseParams *P, Replica *rep, double step, double beta, double *norm,
 ) noexcept nogil:
-    """Fold the offsets into the weights, then exponential weight decay (Eq. 15),
-    for the neurons i0 .. i1 - 1.
+    """Fold the offsets into one copy of the weights, then exponential weight
+    decay (Eq. 15).
 
     w_i <- w_i exp(-step beta exp(beta (|w_i|^2 - 1))) for every neuron i: the
     decay of Eq. 15 over the samples since the last call (step = lr lambda
-    times their number), in two passes over the rows of W.
+    times their number), in two passes over the rows of W (contiguous).
     """
     cdef Py_ssize_t k, i, n = P.n_out
     cdef double *row
-    cdef double *norm = P.grad_th  # free between combine steps
-    for i in range(i0, i1):
+    for i in range(n):
         norm[i] = 0.0
     for k in range(P.n_in):
-        row = P.w + k * n
-        for i in range(i0, i1):
+        row = rep.w + k * n
+        for i in range(n):
             row[i] += P.offset[i]
             norm[i] += row[i] * row[i]
-    for i in range(i0, i1):
-        P.offset[i] = 0.0
+    for i in range(n):
         norm[i] = exp(-step * beta * exp(beta * (norm[i] - 1.0))) if step > 0 else 1.0
     if step > 0:
         for k in range(P.n_in):
-            row = P.w + k * n
-            for i in range(i0, i1):
+            row = rep.w + k * n
+            for i in range(n):
                 row[i] *= norm[i]
+
+
+cdef void _regularize_worker(
+    Model *M, Worker *W, double lr, Py_ssize_t n_samples, double beta,
+) noexcept nogil:
+    cdef Py_ssize_t l
+    for l in range(M.n_dense):
+        _regularize_replica(
+            &M.dense[l], &W.replicas[l], lr * M.dense[l].reg * n_samples, beta, W.row_grad)
 
 
 cdef void _regularize_kernels(SpatialParams *P, double step, double beta, double *norm) noexcept nogil:
@@ -920,27 +957,20 @@ cdef void _regularize_kernels(SpatialParams *P, double step, double beta, double
 
 
 cdef void _regularize(
-    Model *M, double lr, Py_ssize_t n_samples, double beta, int n_threads, double *work,
+    Model *M, Worker *workers, double lr, Py_ssize_t n_samples, double beta,
+    int n_threads, double *work,
 ) noexcept nogil:
-    """Weight regularization over n_samples (0: fold the dense offsets only).
-
-    The fully connected layers in parallel by blocks of COLUMN_BLOCK neurons:
-    each neuron's norm is summed over the rows in the same order whatever the
-    thread.
-    """
-    cdef Py_ssize_t l, job, n_jobs = 0, i0
-    cdef DenseParams *P
+    """Weight regularization over n_samples (0: fold the dense offsets only),
+    each thread on its copy of the fully connected weights."""
+    cdef Py_ssize_t l, i, t
+    if n_threads == 1:
+        _regularize_worker(M, &workers[0], lr, n_samples, beta)
+    else:
+        for t in prange(n_threads, num_threads=n_threads, schedule="static", chunksize=1):
+            _regularize_worker(M, &workers[t], lr, n_samples, beta)
     for l in range(M.n_dense):
-        n_jobs += (M.dense[l].n_out + COLUMN_BLOCK - 1) // COLUMN_BLOCK
-    for job in prange(n_jobs, num_threads=n_threads, schedule="dynamic"):
-        l = 0
-        i0 = job * COLUMN_BLOCK
-        while i0 >= M.dense[l].n_out:
-            i0 = i0 - ((M.dense[l].n_out + COLUMN_BLOCK - 1) // COLUMN_BLOCK) * COLUMN_BLOCK
-            l = l + 1
-        P = &M.dense[l]
-        _regularize_columns(
-            P, lr * P.reg * n_samples, beta, i0, min(i0 + COLUMN_BLOCK, P.n_out))
+        for i in range(M.dense[l].n_out):
+            M.dense[l].offset[i] = 0.0
     for l in range(M.n_sp if n_samples > 0 else 0):
         if M.sp[l].kind == CONV:
             _regularize_kernels(&M.sp[l], lr * M.sp[l].reg * n_samples, beta, work)
@@ -952,34 +982,29 @@ cdef bint _combine(
 ) noexcept nogil:
     """The batch's one optimizer step; returns whether every parameter is finite.
 
-    The fully connected weights in parallel: 4 parts a thread, by blocks of
-    ROW_BLOCK rows, taken dynamically.
+    Every thread steps its own copy of the fully connected weights (the same
+    steps: the copies stay equal); the kernels of convolution layers, shared,
+    in parallel by blocks of rows.
     """
-    cdef Py_ssize_t l, n_parts = 1 if cfg.n_threads == 1 else 4 * cfg.n_threads
-    cdef Py_ssize_t job, n_jobs = M.n_dense * n_parts
+    cdef Py_ssize_t l, job, t
     cdef bint finite = True
     cdef Optimizer *opt = &cfg.opt
     if opt.adam:
         counters[0] += 1
         opt.correction1 = 1.0 - opt.beta1 ** counters[0]
         opt.correction2 = 1.0 - opt.beta2 ** counters[0]
-    if n_slots == 1 and not opt.dense:
-        for l in range(M.n_dense):
-            finite = _step_sample(&M.dense[l], &slots[0].dense[l], opt) and finite
-    else:
+    if n_slots > 1 or opt.dense:
         for l in range(M.n_dense):
             _touched_rows(&M.dense[l], slots, n_slots, l)
-        if n_parts == 1:
-            for l in range(M.n_dense):
-                finite = _step_rows(&M.dense[l], slots, n_slots, l, 0, 1, &workers[0],
-                                    opt) and finite
-        else:
-            for job in prange(n_jobs, num_threads=cfg.n_threads, schedule="dynamic"):
-                finite_parts[job] = _step_rows(
-                    &M.dense[job // n_parts], slots, n_slots, job // n_parts,
-                    job % n_parts, n_parts, &workers[threadid()], opt)
-            for job in range(n_jobs):
-                finite = finite and finite_parts[job]
+    if cfg.n_threads == 1:
+        finite = _step_weights(M, &workers[0], slots, n_slots, opt)
+    else:
+        # Iteration t on thread t (a static schedule), each on its own copy.
+        for t in prange(cfg.n_threads, num_threads=cfg.n_threads, schedule="static",
+                        chunksize=1):
+            finite_parts[t] = _step_weights(M, &workers[t], slots, n_slots, opt)
+        for t in range(cfg.n_threads):
+            finite = finite and finite_parts[t]
     for l in range(M.n_dense):
         _clear_rows(&M.dense[l], slots, n_slots, l)
         finite = _step_dense_thresholds(&M.dense[l], slots, n_slots, l, opt) and finite
@@ -1086,14 +1111,13 @@ def train_epoch(
         workers = <Worker *> calloc(n_threads, sizeof(Worker))
         slots = <Slot *> calloc(cfg.batch_size, sizeof(Slot))
         exec_order = <Py_ssize_t *> calloc(cfg.batch_size, sizeof(Py_ssize_t))
-        finite_parts = <uint8 *> calloc(
-            max(4 * n_threads * M.n_dense, M.n_conv_jobs), sizeof(uint8))
+        finite_parts = <uint8 *> calloc(max(n_threads, M.n_conv_jobs), sizeof(uint8))
         work = <double *> calloc(M.widest, sizeof(double))
         if (workers == NULL or slots == NULL or exec_order == NULL
                 or finite_parts == NULL or work == NULL):
             status = -1
     for i in range(n_threads if status == 0 else 0):
-        if not _make_worker(&workers[i], &M, arrays, cfg):
+        if not _make_worker(&workers[i], &M, arrays, cfg, i > 0):
             status = -1
     for b in range(cfg.batch_size if status == 0 else 0):
         if not _make_slot(&slots[b], &M):
@@ -1127,9 +1151,9 @@ def train_epoch(
                 break  # the parameters of this batch are not to be trusted
             counters[1] += n_slots
             if counters[1] >= cfg.reg_every:
-                _regularize(&M, cfg.opt.lr_w, counters[1], cfg.reg_beta, cfg.n_threads, work)
+                _regularize(&M, workers, cfg.opt.lr_w, counters[1], cfg.reg_beta, cfg.n_threads, work)
                 counters[1] = 0
-        _regularize(&M, cfg.opt.lr_w, 0, cfg.reg_beta, cfg.n_threads, work)
+        _regularize(&M, workers, cfg.opt.lr_w, 0, cfg.reg_beta, cfg.n_threads, work)
     _free_all(&M, workers, n_threads, slots, cfg.batch_size, exec_order, finite_parts, work)
     return status
 
@@ -1234,9 +1258,9 @@ cdef int _make_model(Model *M, dict arrays, Settings cfg) except -1:
     return 0
 
 
-cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
-    """One thread's network state (its own copy of nothing but state: the
-    layers read the shared weights) and backward-pass buffers."""
+cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg, bint copy):
+    """One thread's network state, its copy of the fully connected weights
+    (``copy``; else the caller's arrays) and backward-pass buffers."""
     cdef Py_ssize_t l, n_sp = M.n_sp, n_dense = M.n_dense
     cdef double **sp_w = <double **> calloc(n_sp + 1, sizeof(double *))
     cdef double **sp_th = <double **> calloc(n_sp + 1, sizeof(double *))
@@ -1254,12 +1278,14 @@ cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
     cdef const double[::1] t_ref = arrays["t_ref"]
     cdef const double[::1] kappa = arrays["kappa"]
     cdef double activity_tau = arrays["activity_tau"]
+    W.replicas = <Replica *> spikeclf_aligned_zeros(max(n_dense, 1) * sizeof(Replica))
+    ok = ok and W.replicas != NULL and _make_replicas(W.replicas, M, cfg.opt.adam, copy)
     if ok:
         for l in range(n_sp):
             sp_w[l] = M.sp[l].w
             sp_th[l] = M.sp[l].th
         for l in range(n_dense):
-            w_ptr[l] = M.dense[l].w
+            w_ptr[l] = W.replicas[l].w
             th_ptr[l] = M.dense[l].th
         W.net = _make_net(n_sp, spatial, sp_w, sp_th, sp_tau, sp_t_ref, sp_kappa,
                           n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa, True)
@@ -1309,6 +1335,30 @@ cdef bint _make_worker(Worker *W, Model *M, dict arrays, Settings cfg):
             ok = ok and W.scratch[l].delta != NULL and W.scratch[l].pos_mark != NULL
             ok = ok and W.scratch[l].pos_list != NULL
     return ok
+
+
+cdef bint _make_replicas(Replica *replicas, Model *M, bint adam, bint copy) noexcept nogil:
+    """The weights (and Adam's moments) of every fully connected layer: the
+    caller's arrays, or copies of them on cache lines of the thread's own."""
+    cdef Py_ssize_t l, size
+    cdef Replica *rep
+    for l in range(M.n_dense):
+        rep = &replicas[l]
+        rep.w, rep.m_w, rep.v_w = M.dense[l].w, M.dense[l].m_w, M.dense[l].v_w
+        rep.owned = copy
+        if not copy:
+            continue
+        size = M.dense[l].n_in * M.dense[l].n_out * sizeof(double)
+        rep.w = <double *> spikeclf_aligned_zeros(size)
+        rep.m_w = <double *> spikeclf_aligned_zeros(size) if adam else NULL
+        rep.v_w = <double *> spikeclf_aligned_zeros(size) if adam else NULL
+        if rep.w == NULL or (adam and (rep.m_w == NULL or rep.v_w == NULL)):
+            return False
+        memcpy(rep.w, M.dense[l].w, size)
+        if adam:
+            memcpy(rep.m_w, M.dense[l].m_w, size)
+            memcpy(rep.v_w, M.dense[l].v_w, size)
+    return True
 
 
 cdef bint _make_slot(Slot *slot, Model *M):
@@ -1420,6 +1470,13 @@ cdef void _free_all(
                     free(workers[i].scratch[l].pos_list)
                 free(workers[i].scratch)
             _free_net(workers[i].net)
+            if workers[i].replicas != NULL:
+                for l in range(M.n_dense):
+                    if workers[i].replicas[l].owned:
+                        free(workers[i].replicas[l].w)
+                        free(workers[i].replicas[l].m_w)
+                        free(workers[i].replicas[l].v_w)
+                free(workers[i].replicas)
             free(workers[i].counts)
             free(workers[i].error)
             free(workers[i].delta)
