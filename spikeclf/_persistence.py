@@ -13,7 +13,7 @@ instead of returning an estimator that predicts garbage.
 """
 
 import os
-import tempfile
+import secrets
 
 import joblib
 
@@ -59,25 +59,19 @@ def write_atomically(path, write):
     """Call ``write(file)`` on a new file that then replaces ``path``.
 
     The file is written next to ``path`` and renamed over it: an interruption
-    leaves the previous file (or none), never a truncated one. It gets the
-    permissions of any new file of the user (``0o666 & ~umask``), not the
-    ``0o600`` of the temporary file it was written as.
+    leaves the previous file (or none), never a truncated one, and no temporary
+    file behind (it is created inside the ``try``, so a Ctrl-C at any moment
+    finds it to remove). It gets the permissions of any new file of the user
+    (``0o666 & ~umask``).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    tmp = os.path.join(folder, f".tmp-{secrets.token_hex(8)}")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             write(f)
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
-
-
-def _umask():
-    """The process's umask (reading it means setting it: set it back at once)."""
-    umask = os.umask(0o077)
-    os.umask(umask)
-    return umask
