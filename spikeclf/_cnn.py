@@ -290,14 +290,9 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         Samples per optimizer step, simulated in parallel threads
         (``n_jobs``), as in :class:`SpikingMLPClassifier`.
     adam_update : {"lazy", "dense"}, default="lazy"
-        Adam's step in the fully connected layers: "lazy" moves only the
-        entries the batch's samples touched (their moments too), "dense"
-        every entry, with a zero gradient where none did (the moments decay;
-        O(all weights) a step). Ignored by SGD.
+        As in :class:`SpikingMLPClassifier` (the fully connected layers).
     output_neurons : {"all", "firing"}, default="all"
-        The output neurons of the backward pass: all of them, a silent target
-        included (the paper's choice; docs/method.md), or the ones that fired
-        and the target.
+        As in :class:`SpikingMLPClassifier`.
     learning_rate : float, default=5e-4
     threshold_learning_rate : float, default=None
         None means 0.1 * learning_rate.

@@ -74,5 +74,5 @@ cdef Py_ssize_t _check_network(
 ) except -1
 cdef int _check_events(
     const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
-    const double[::1] t_end, Py_ssize_t n_in,
+    const double[::1] t_end, Py_ssize_t n_in, const int64[::1] samples=*,
 ) except -1

@@ -552,9 +552,12 @@ cdef Py_ssize_t _check_network(
 
 cdef int _check_events(
     const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
-    const double[::1] t_end, Py_ssize_t n_in,
+    const double[::1] t_end, Py_ssize_t n_in, const int64[::1] samples=None,
 ) except -1:
-    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, l, e, bad = -1
+    """Check the packed events the loops index by. ``samples``: the (valid)
+    samples a call visits, whose channels alone are scanned (training visits
+    an epoch in calls of a block of samples each); None for all."""
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, l, e, j, bad = -1
     if n_samples < 0:
         raise ValueError("kernel input indptr: empty, need n_samples + 1 entries")
     check_length("t", t.shape[0], channel.shape[0])
@@ -568,16 +571,31 @@ cdef int _check_events(
         if indptr[l + 1] < indptr[l]:
             raise ValueError(f"kernel input indptr: decreases at sample {l}")
     with nogil:
-        for e in range(channel.shape[0]):
-            if channel[e] < 0 or channel[e] >= n_in:
-                bad = e
-                break
+        if samples is None:
+            bad = _first_outside(channel, 0, channel.shape[0], n_in)
+        else:
+            for j in range(samples.shape[0]):
+                l = samples[j]
+                bad = _first_outside(channel, indptr[l], indptr[l + 1], n_in)
+                if bad >= 0:
+                    break
     if bad >= 0:
         raise ValueError(
             f"kernel input channel: event {bad} has channel {channel[bad]}, outside "
             f"0..{n_in - 1}"
         )
     return 0
+
+
+cdef inline Py_ssize_t _first_outside(
+    const int32[::1] channel, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t n_in,
+) noexcept nogil:
+    """Index of the first channel in [start, stop) outside 0..n_in-1, or -1."""
+    cdef Py_ssize_t e
+    for e in range(start, stop):
+        if channel[e] < 0 or channel[e] >= n_in:
+            return e
+    return -1
 
 
 def simulate(

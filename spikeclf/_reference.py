@@ -578,28 +578,7 @@ def _reference_layer(spec, ly):
 
 
 def train_step_reference(
-    channels,
-    times,
-    target,
-    weights,
-    thresholds,
-    *,
-    tau,
-    refractory,
-    kappa,
-    t_end,
-    sigma=0.5,
-    lr_w=0.002,
-    lr_th=0.0002,
-    rho=None,
-    th_min=None,
-    offsets=None,
-    adam=None,
-    reg_lambda=None,
-    reg_beta=10.0,
-    reg_samples=0,
-    output_loss="max_normalized",
-    activity_tau=None,
+    channels, times, target, weights, thresholds, *, t_end, **options
 ):
     """One training step on one sample, written from the equations with dense arrays.
 
@@ -608,36 +587,10 @@ def train_step_reference(
     kernel uses its closed form. Returns a dict with the updated ``weights``
     (offsets folded in), ``thresholds``, the ``loss`` and the ``deltas`` per
     layer (dense, zero for inactive neurons), and the Adam ``moments``.
-
-    ``adam`` is None for SGD, or a dict with ``step`` (the step number of this
-    update, from 1), ``beta1``, ``beta2``, ``eps`` and ``moments``: per layer
-    ``[m_w, v_w, m_th, v_th]``, updated only where the gradient is defined
-    (active synapses of active neurons). ``reg_samples`` > 0 applies the
-    exponential weight regularization of ``reg_samples`` samples after the
-    update, to the layers with ``reg_lambda > 0``. ``output_loss`` is
-    ``"max_normalized"`` (Eq. 16) or ``"cross_entropy"`` (softmax of the counts).
-    ``activity_tau``: the time constant of the activities the backward pass
-    reads (None: ``tau``).
+    ``options`` are those of :func:`train_batch_reference`, a batch of one.
     """
     return train_batch_reference(
-        [(channels, times, target, t_end)],
-        weights,
-        thresholds,
-        tau=tau,
-        refractory=refractory,
-        kappa=kappa,
-        sigma=sigma,
-        lr_w=lr_w,
-        lr_th=lr_th,
-        rho=rho,
-        th_min=th_min,
-        offsets=offsets,
-        adam=adam,
-        reg_lambda=reg_lambda,
-        reg_beta=reg_beta,
-        reg_samples=reg_samples,
-        output_loss=output_loss,
-        activity_tau=activity_tau,
+        [(channels, times, target, t_end)], weights, thresholds, **options
     )
 
 
@@ -666,7 +619,19 @@ def train_batch_reference(
 ):
     """One optimizer step on a batch of samples, as the training kernel defines it.
 
-    ``samples`` is a list of ``(channels, times, target, t_end)``. Every
+    ``samples`` is a list of ``(channels, times, target, t_end)``; ``tau``,
+    ``refractory`` and ``kappa`` per layer as in :func:`simulate_reference`.
+
+    ``adam`` is None for SGD, or a dict with ``step`` (the step number of this
+    update, from 1), ``beta1``, ``beta2``, ``eps`` and ``moments``: per layer
+    ``[m_w, v_w, m_th, v_th]``, updated only where the gradient is defined
+    (active synapses of active neurons). ``reg_samples`` > 0 applies the
+    exponential weight regularization of ``reg_samples`` samples after the
+    update, to the layers with ``reg_lambda > 0``. ``output_loss`` is
+    ``"max_normalized"`` (Eq. 16) or ``"cross_entropy"`` (softmax of the counts).
+    ``activity_tau``: the time constant of the activities the backward pass
+    reads (None: ``tau``). ``rho``, ``th_min`` and ``offsets``: threshold
+    regularization and its lower bound (None: none). Every
     sample's forward and backward pass starts from the same parameters; the
     changes of threshold regularization (thresholds and offsets) of the
     forward passes are added up, a threshold below its bound lifts its

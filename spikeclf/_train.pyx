@@ -221,26 +221,16 @@ cdef inline double *_at(double *moments, Py_ssize_t p) noexcept nogil:
 
 
 # ------------------------------------------------------- one sample, forward
-cdef void _activities_at(Layer *L, double t_end) noexcept nogil:
-    """Replace the lazily kept activities of the active entries by their value at t_end."""
+cdef void _activities_at(
+    double *value, const double *when, const int32 *active, Py_ssize_t n_active,
+    double t_end, double tau,
+) noexcept nogil:
+    """Replace the lazily kept activities of the active entries by their value
+    at t_end (the inputs or the neurons of a fully connected or spatial layer)."""
     cdef Py_ssize_t j, k
-    for j in range(L.n_active_in):
-        k = L.active_in[j]
-        L.x[k] = _decayed(L.x[k], L.x_t[k], t_end, L.activity_tau)
-    for j in range(L.n_active_out):
-        k = L.active_out[j]
-        L.a[k] = _decayed(L.a[k], L.a_t[k], t_end, L.activity_tau)
-
-
-cdef void _spatial_activities_at(Spatial *S, double t_end) noexcept nogil:
-    """The same for a spatial layer."""
-    cdef Py_ssize_t j, k
-    for j in range(S.n_active_in):
-        k = S.active_in[j]
-        S.x[k] = _decayed(S.x[k], S.x_t[k], t_end, S.activity_tau)
-    for j in range(S.n_active_out):
-        k = S.active_out[j]
-        S.a[k] = _decayed(S.a[k], S.a_t[k], t_end, S.activity_tau)
+    for j in range(n_active):
+        k = active[j]
+        value[k] = _decayed(value[k], when[k], t_end, tau)
 
 
 cdef double _output_error(
@@ -620,12 +610,15 @@ cdef void _train_sample(
     synops[sample] = 0
     for l in range(M.n_sp):
         S = &net.sp[l]
-        _spatial_activities_at(S, stop)
+        _activities_at(S.x, S.x_t, S.active_in, S.n_active_in, stop, S.activity_tau)
+        _activities_at(S.a, S.a_t, S.active_out, S.n_active_out, stop, S.activity_tau)
         synops[sample] += S.synops
     for l in range(M.n_dense):
-        _settle(&net.dense[l])
-        _activities_at(&net.dense[l], stop)
-        synops[sample] += net.dense[l].synops
+        L = &net.dense[l]
+        _settle(L)
+        _activities_at(L.x, L.x_t, L.active_in, L.n_active_in, stop, L.activity_tau)
+        _activities_at(L.a, L.a_t, L.active_out, L.n_active_out, stop, L.activity_tau)
+        synops[sample] += L.synops
     out_spikes[sample] = net.rec.n_spikes
     predicted[sample] = _argmax(W.counts, M.n_out)
     loss[sample] = _output_error(W.counts, M.n_out, target[sample], cfg.cross_entropy, W.error)
@@ -753,19 +746,6 @@ cdef void _clear_rows(DenseParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssize_
         R.n_inputs = 0
 
 
-cdef inline double _combined(
-    const double *first, double start, Slot *slots, Py_ssize_t n_slots,
-    Py_ssize_t l, Py_ssize_t i, bint thresholds,
-) noexcept nogil:
-    """The first sample's value of a forward-pass quantity plus the other samples'
-    changes from the start of the batch (exactly the first's at batch size 1)."""
-    cdef Py_ssize_t b
-    cdef double value = first[i]
-    for b in range(1, n_slots):
-        value += (slots[b].dense[l].th[i] if thresholds else slots[b].dense[l].offset[i]) - start
-    return value
-
-
 cdef bint _step_dense_thresholds(
     DenseParams *P, Slot *slots, Py_ssize_t n_slots, Py_ssize_t l, const Optimizer *opt,
 ) noexcept nogil:
@@ -776,8 +756,13 @@ cdef bint _step_dense_thresholds(
     cdef bint finite = True
     cdef DenseRecord *R
     for i in range(P.n_out):
-        th = _combined(slots[0].dense[l].th, P.th[i], slots, n_slots, l, i, True)
-        offset = _combined(slots[0].dense[l].offset, P.offset[i], slots, n_slots, l, i, False)
+        # The first sample's values plus the others' changes from the start of
+        # the batch: exactly the first's at batch size 1.
+        th = slots[0].dense[l].th[i]
+        offset = slots[0].dense[l].offset[i]
+        for b in range(1, n_slots):
+            th += slots[b].dense[l].th[i] - P.th[i]
+            offset += slots[b].dense[l].offset[i] - P.offset[i]
         if th < P.th_min[i]:  # only when several samples lowered it
             offset += P.th_min[i] - th
             th = P.th_min[i]
@@ -1419,7 +1404,9 @@ cdef int _check_arguments(
         sizes, arrays["weights"], arrays["thresholds"],
         [arrays["tau"], arrays["t_ref"], arrays["kappa"]],
     )
-    _check_events(channel, t, indptr, t_end, n_in)
+    if order.shape[0] and (np.min(order) < 0 or np.max(order) >= n_samples):
+        raise ValueError(f"kernel input order: sample indices must be in 0..{n_samples - 1}")
+    _check_events(channel, t, indptr, t_end, n_in, order)
     if n_dense < 1:
         raise ValueError("kernel input sizes: training needs a fully connected output layer")
     check_length("rho", len(arrays["rho"]), n_sp + n_dense)
@@ -1447,8 +1434,6 @@ cdef int _check_arguments(
     for l in range(len(per_sample)):
         check_length(f"per-sample output {l}", len(per_sample[l]), n_samples)
     check_length("counters", counters.shape[0], 2)
-    if order.shape[0] and (np.min(order) < 0 or np.max(order) >= n_samples):
-        raise ValueError(f"kernel input order: sample indices must be in 0..{n_samples - 1}")
     if n_samples and (np.min(target) < 0 or np.max(target) >= sizes[n_dense]):
         raise ValueError(
             f"kernel input target: class indices must be in 0..{sizes[n_dense] - 1}")

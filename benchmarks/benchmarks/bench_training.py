@@ -5,18 +5,22 @@ import numpy as np
 from spikeclf import PoissonEncoder, SpikingMLPClassifier
 
 
+def _digit_streams(n=2000):
+    """Random digit-like images (19 % of the pixels lit) as 50 ms Poisson streams."""
+    rng = np.random.default_rng(0)
+    shape = (n, 28, 28)
+    images = (rng.random(shape) < 0.19) * rng.integers(1, 256, shape)
+    labels = rng.integers(0, 10, n)
+    return PoissonEncoder(duration=0.05, random_state=0).fit_transform(images), labels
+
+
 class TrainEpoch784x800x10:
     params = (["sgd", "adam"],)
     param_names = ["solver"]
     timeout = 300
 
     def setup(self, solver):
-        rng = np.random.default_rng(0)
-        shape = (2000, 28, 28)
-        images = (rng.random(shape) < 0.19) * rng.integers(1, 256, shape)
-        self.labels = rng.integers(0, 10, len(images))
-        encoder = PoissonEncoder(duration=0.05, random_state=0)
-        self.events = encoder.fit_transform(images)
+        self.events, self.labels = _digit_streams()
 
     def _epoch(self, solver):
         clf = SpikingMLPClassifier(solver=solver, random_state=0)
@@ -43,12 +47,7 @@ class FitBatches784x800x10:
     timeout = 300
 
     def setup(self, n_jobs):
-        rng = np.random.default_rng(0)
-        shape = (2000, 28, 28)
-        images = (rng.random(shape) < 0.19) * rng.integers(1, 256, shape)
-        self.labels = rng.integers(0, 10, len(images))
-        encoder = PoissonEncoder(duration=0.05, random_state=0)
-        self.events = encoder.fit_transform(images)
+        self.events, self.labels = _digit_streams()
 
     def _fit(self, n_jobs):
         clf = SpikingMLPClassifier(
