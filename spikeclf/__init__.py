@@ -16,6 +16,7 @@ from .augment import ElasticDistortion
 from .datasets import load_digits_events, load_mnist
 from .encoders import PoissonEncoder
 from .events import EVENT_DTYPE, EventStreamError, check_events, make_events
+from .pretrained import load_pretrained
 from .simulator import simulate
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "check_events",
     "load_digits_events",
     "load_mnist",
+    "load_pretrained",
     "make_events",
     "simulate",
 ]
