@@ -24,6 +24,7 @@ from .augment import ElasticDistortion
 from .datasets import load_mnist, load_nmnist
 from .dvs import NMNIST_SENSOR_SIZE
 from .encoders import PoissonEncoder
+from .recipes import recipe_params
 from .transforms import RandomEventWindow
 
 __all__ = [
@@ -484,7 +485,7 @@ class TrainingRun:
 
     :func:`run_training` does it. The fields are the command's options (``hidden``
     is ``--hidden``, ``seed`` is ``--seed``, ``cnn`` is ``--cnn``); a classifier
-    parameter left None takes the classifier's default.
+    parameter left None takes the recipe's value, else the classifier's default.
 
     Parameters
     ----------
@@ -493,7 +494,8 @@ class TrainingRun:
     data_home : str or None
         Folder of the data sets.
     epochs : int or None
-        Last epoch to train; None becomes 30 for digits, 20 for the others.
+        Last epoch to train; None becomes the recipe's ``max_iter``, else 30
+        for digits, 20 for the others.
     hidden : tuple of int or None
         Hidden layer sizes of the MLP; None: 100 for digits, 800 otherwise.
     cnn : str or None
@@ -520,11 +522,18 @@ class TrainingRun:
         Threads of the classifier.
     verbose : int
         The classifier's verbosity.
+    recipe : str or None
+        A recipe of :mod:`spikeclf.recipes` (an MLP's parameters): the
+        fields it sets that are None take its values, ``epochs`` its
+        ``max_iter``.
     alpha, output_loss, weight_reg, solver, learning_rate, decay_epochs, \
 activity_tau, batch_size
-        Classifier parameters of the same names; None: the default.
+        Classifier parameters of the same names; None: the recipe's, else
+        the default. ``output_loss`` None becomes ``"max_normalized"``, as the
+        command's default is, so that a resumed run is checked against it.
     average, average_learning_rate, average_every
-        Parameter averaging, which a resumed run may change; None: as saved.
+        Parameter averaging, which a resumed run may change; None: the
+        recipe's, else as saved.
     """
 
     dataset: str = "digits"
@@ -544,6 +553,7 @@ activity_tau, batch_size
     seed: int = 0
     n_jobs: int | None = None
     verbose: int = 0
+    recipe: str | None = None
     alpha: tuple | None = None
     output_loss: str | None = None
     weight_reg: float | None = None
@@ -557,8 +567,15 @@ activity_tau, batch_size
     average_every: int | None = None
 
     def __post_init__(self):
+        if self.recipe is not None:
+            for name, value in recipe_params(self.recipe).items():
+                field = _FIELD_OF_PARAMETER.get(name, name)
+                if getattr(self, field) is None:
+                    setattr(self, field, value)
         if self.epochs is None:
             self.epochs = 30 if self.dataset == "digits" else 20
+        if self.output_loss is None:
+            self.output_loss = "max_normalized"
 
     @classmethod
     def from_namespace(cls, namespace):
@@ -604,18 +621,23 @@ activity_tau, batch_size
 #: the names differ.
 _OPTION_OF = {"random_state": "--seed", "hidden_layer_sizes": "--hidden",
               "layers": "--cnn"}  # fmt: skip
+#: The TrainingRun field of each recipe parameter, where the names differ.
+_FIELD_OF_PARAMETER = {"max_iter": "epochs"}
 #: Options a resumed run may change.
 _RESUMABLE = ("--epochs, --eval-every, --average, --average-learning-rate, "
               "--average-every, --train-duration, --test-duration, --window, "
               "--n-jobs and -v")  # fmt: skip
 
 
-def run_training(run, *, log=print):
+def run_training(run, *, task=None, log=print):
     """Do a :class:`TrainingRun`: build or resume the classifier, train, evaluate.
 
     Parameters
     ----------
     run : TrainingRun
+    task : ImageTask or EventTask, default=None
+        The data, loaded already (a subset of ``run.dataset``, say); None loads
+        ``run.dataset``.
     log : callable, default=print
         Called with each line of progress: the classifier and the data, then
         one line per evaluation.
@@ -635,15 +657,21 @@ def run_training(run, *, log=print):
         raise ValueError("--cnn trains on images: use --dataset digits or mnist")
     if run.dataset == "nmnist" and run.elastic:
         raise ValueError("--elastic distorts images: use --dataset digits or mnist")
-    task = load_task(run.dataset, run.data_home, limit=run.limit)
+    if run.cnn and run.recipe:
+        # The CNN's defaults differ (Adam, 5e-4): the MLP's would change it.
+        raise ValueError("--recipe sets SpikingMLPClassifier parameters: not --cnn")
+    if task is None:
+        task = load_task(run.dataset, run.data_home, limit=run.limit)
     classifier = _run_classifier(run, task, log)
     shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
+    recipe = f", recipe {run.recipe}" if run.recipe else ""
     log(
         f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
         f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
         f"{classifier.output_loss} loss on {run.dataset} "
         f"({_split_sizes(task, run.validation)}), "
         f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {run.epochs}"
+        f"{recipe}"
     )
     protocol = dict(epochs=run.epochs, eval_every=run.eval_every,
                     random_state=run.seed, save=run.output, log=log)  # fmt: skip
@@ -724,7 +752,8 @@ def _check_resumed(classifier, run):
     if differ:
         raise ValueError(
             f"--resume continues {run.output} with the options it was started with, "
-            f"but {', '.join(differ)}: give its own (only {_RESUMABLE} may change)"
+            f"but {', '.join(differ)}: give its own, and its --recipe if it had one "
+            f"(only {_RESUMABLE} may change)"
         )
 
 
