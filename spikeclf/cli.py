@@ -266,6 +266,14 @@ def _add_schedule_options(group):
         help="training epochs (default: 30 for digits, 20 for MNIST)",
     )
     group.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="stop after the epoch in which this command's training time "
+        "(evaluation excluded) reaches SECONDS, then score and save as at the "
+        "last epoch",
+    )
+    group.add_argument(
         "--average",
         type=int,
         metavar="N",

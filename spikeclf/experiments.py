@@ -160,6 +160,7 @@ def train_on_images(
     test_duration=1.0,
     rate=5000.0,
     eval_every=0,
+    time_budget=None,
     random_state=0,
     save=None,
     log=print,
@@ -194,6 +195,10 @@ def train_on_images(
         Events per second of an image (:class:`spikeclf.PoissonEncoder`).
     eval_every : int, default=0
         Score every that many epochs; 0 scores after the last only.
+    time_budget : float, default=None
+        Seconds of training (evaluation excluded) after which the epoch in
+        progress is the last: it is finished, saved and scored as the last
+        epoch would be. None trains up to ``epochs``.
     random_state : int, default=0
         Seed of the pixel permutation and of the events.
     save : str or path-like, default=None
@@ -249,6 +254,7 @@ def train_on_images(
         test_chunks,
         epochs=epochs,
         eval_every=eval_every,
+        time_budget=time_budget,
         save=save,
         log=log,
         test_protocol=f"{test_duration:g} s presentations",
@@ -368,8 +374,8 @@ def load_or_train(task, model=None, *, hidden=None, epochs=1):
 
 
 def train_on_event_streams(
-    task, classifier, *, epochs, window=300, eval_every=0, random_state=0, save=None,
-    log=print,
+    task, classifier, *, epochs, window=300, eval_every=0, time_budget=None,
+    random_state=0, save=None, log=print,
 ):  # fmt: skip
     """Train on ``window`` consecutive events from a random position of each stream.
 
@@ -388,7 +394,7 @@ def train_on_event_streams(
         Last epoch to train.
     window : int, default=300
         Consecutive events per training presentation.
-    eval_every, random_state, save, log
+    eval_every, time_budget, random_state, save, log
         As in :func:`train_on_images`.
 
     Returns
@@ -409,6 +415,7 @@ def train_on_event_streams(
         lambda: [(task.X_test, task.y_test)],
         epochs=epochs,
         eval_every=eval_every,
+        time_budget=time_budget,
         save=save,
         log=log,
         test_protocol="whole streams",
@@ -417,12 +424,15 @@ def train_on_event_streams(
 
 def _train_epochs(
     classifier, training_set, task, test_chunks, *, epochs, eval_every, save, log,
-    test_protocol, validation=None,
+    test_protocol, validation=None, time_budget=None,
 ):  # fmt: skip
     """Epochs ``n_iter_ + 1`` to ``epochs``: partial_fit on ``training_set(epoch)``.
 
     ``test_chunks()`` and ``validation()`` give the evaluation data as
-    ``(streams, labels)`` chunks.
+    ``(streams, labels)`` chunks. With ``time_budget``, the epoch that brings the
+    training time over it is the last: a run stops between epochs only, so that
+    every model it saves is the one an unbudgeted run has after that epoch, and
+    ``--resume`` continues it as that run would.
     """
     classes = np.unique(task.y_train)
     history, trained = [], 0.0
@@ -432,7 +442,13 @@ def _train_epochs(
         trained += time.perf_counter() - start
         if save:
             dump_atomically(classifier, save)
-        if epoch == epochs or (eval_every and epoch % eval_every == 0):
+        out_of_time = time_budget is not None and trained >= time_budget
+        if out_of_time and epoch < epochs:
+            log(
+                f"time budget of {time_budget:g} s spent: {trained:.0f} s of training "
+                f"by epoch {epoch} of {epochs}, which is the last"
+            )
+        if epoch == epochs or out_of_time or (eval_every and epoch % eval_every == 0):
             record, valid = {"epoch": epoch}, ""
             if validation is not None:
                 record["validation_accuracy"], _ = _score(classifier, validation())
@@ -447,6 +463,8 @@ def _train_epochs(
                 f"{synops:.3g} synaptic operations per test "
                 f"sample, {trained:.0f} s of training"
             )
+        if out_of_time:
+            break
     return history
 
 
@@ -512,6 +530,9 @@ class TrainingRun:
         N-MNIST: files per digit and split.
     eval_every : int
         Score the test set every that many epochs too.
+    time_budget : float or None
+        Seconds of training in this run (evaluation excluded) after which the
+        epoch in progress is the last; None: up to ``epochs``.
     output : str or None
         Where the classifier is saved after every epoch.
     resume : bool
@@ -548,6 +569,7 @@ activity_tau, batch_size
     window: int = 300
     limit: int | None = None
     eval_every: int = 0
+    time_budget: float | None = None
     output: str | None = None
     resume: bool = False
     seed: int = 0
@@ -576,6 +598,11 @@ activity_tau, batch_size
             self.epochs = 30 if self.dataset == "digits" else 20
         if self.output_loss is None:
             self.output_loss = "max_normalized"
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ValueError(
+                f"--time-budget {self.time_budget:g}: give a positive number of "
+                "seconds of training"
+            )
 
     @classmethod
     def from_namespace(cls, namespace):
@@ -624,9 +651,9 @@ _OPTION_OF = {"random_state": "--seed", "hidden_layer_sizes": "--hidden",
 #: The TrainingRun field of each recipe parameter, where the names differ.
 _FIELD_OF_PARAMETER = {"max_iter": "epochs"}
 #: Options a resumed run may change.
-_RESUMABLE = ("--epochs, --eval-every, --average, --average-learning-rate, "
-              "--average-every, --train-duration, --test-duration, --window, "
-              "--n-jobs and -v")  # fmt: skip
+_RESUMABLE = ("--epochs, --time-budget, --eval-every, --average, "
+              "--average-learning-rate, --average-every, --train-duration, "
+              "--test-duration, --window, --n-jobs and -v")  # fmt: skip
 
 
 def run_training(run, *, task=None, log=print):
@@ -665,16 +692,18 @@ def run_training(run, *, task=None, log=print):
     classifier = _run_classifier(run, task, log)
     shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
     recipe = f", recipe {run.recipe}" if run.recipe else ""
+    budget = f", {run.time_budget:g} s at most" if run.time_budget else ""
     log(
         f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
         f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
         f"{classifier.output_loss} loss on {run.dataset} "
         f"({_split_sizes(task, run.validation)}), "
         f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {run.epochs}"
-        f"{recipe}"
+        f"{budget}{recipe}"
     )
     protocol = dict(epochs=run.epochs, eval_every=run.eval_every,
-                    random_state=run.seed, save=run.output, log=log)  # fmt: skip
+                    time_budget=run.time_budget, random_state=run.seed,
+                    save=run.output, log=log)  # fmt: skip
     if run.dataset == "nmnist":
         return train_on_event_streams(task, classifier, window=run.window, **protocol)
     return train_on_images(

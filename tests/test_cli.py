@@ -264,3 +264,43 @@ def test_unknown_recipe_and_recipe_with_a_cnn_are_errors(capsys):
     )
     assert main(["train", "--recipe", "fast", "--cnn", "4c3"]) == 1
     assert "--recipe sets SpikingMLPClassifier parameters" in capsys.readouterr().err
+
+
+def test_time_budget_stops_after_the_epoch_that_spends_it(capsys, tmp_path):
+    import joblib
+
+    from spikeclf.experiments import encode_test_set, load_task
+
+    model = tmp_path / "budget.joblib"
+    args = ["train", "--hidden", "20", "--epochs", "5", "--output", str(model)]
+    # Any epoch takes longer than a microsecond: the first is the last.
+    assert main([*args, "--time-budget", "1e-6"]) == 0
+    out = capsys.readouterr().out
+    assert "time budget of 1e-06 s spent" in out and "by epoch 1 of 5" in out
+    assert "epoch 1: test accuracy" in out and "model saved to" in out
+    clf = joblib.load(model)
+    assert clf.n_iter_ == 1 < 5
+    task = load_task("digits")
+    predicted = clf.predict(encode_test_set(task, duration=0.05)[:20])
+    assert predicted.shape == (20,) and set(predicted) <= set(task.y_train)
+    # Resumed without a budget, it is the run that never had one, bit for bit.
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    whole = tmp_path / "whole.joblib"
+    assert main([*args[:-1], str(whole), "--epochs", "2"]) == 0
+    for a, b in zip(joblib.load(model).coefs_, joblib.load(whole).coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_budget_larger_than_the_run_changes_nothing(tmp_path):
+    import joblib
+
+    args = ["train", "--hidden", "20", "--epochs", "2", "--output"]
+    assert main([*args, str(tmp_path / "a.joblib"), "--time-budget", "1e6"]) == 0
+    assert joblib.load(tmp_path / "a.joblib").n_iter_ == 2
+
+
+@pytest.mark.parametrize("budget", ["0", "-3", "nan"])
+def test_a_time_budget_must_be_positive(budget, capsys):
+    assert main(["train", "--time-budget", budget]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"spikeclf train: error: --time-budget {budget}: give a ")
