@@ -1,6 +1,10 @@
 """Recipes are plain estimator parameters; ``paper`` is the defaults."""
 
+import csv
+import importlib
+import importlib.util
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 from sklearn.base import clone
@@ -71,3 +75,84 @@ def test_a_training_run_takes_the_recipe_except_what_is_given():
         "max_normalized",
         None,
     )
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def time_to_accuracy(monkeypatch):
+    """benchmarks/time_to_accuracy.py as a module (it imports compare_peers)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module("time_to_accuracy")
+
+
+def test_seconds_to_reach_is_the_first_evaluation_at_the_target(time_to_accuracy):
+    evaluations = [(10, 0.95), (20, 0.965), (30, 0.96), (40, 0.971)]
+    curve = [{"train_seconds": s, "test_accuracy": a} for s, a in evaluations]
+    reach = time_to_accuracy.seconds_to_reach
+    assert [reach(curve, t) for t in (0.96, 0.97, 0.98)] == [20, 40, None]
+
+
+# A tiny size: digits, a few hundred samples, short test presentations.
+TINY = ["--dataset", "digits", "--hidden", "30", "--train-samples", "300",
+        "--test-samples", "60", "--test-duration", "0.1"]  # fmt: skip
+
+
+def test_time_to_accuracy_runs_end_to_end(time_to_accuracy, tmp_path, capsys):
+    table, figure = tmp_path / "curves.csv", tmp_path / "curves.png"
+    curves = time_to_accuracy.main(
+        [
+            *TINY,
+            "--recipe",
+            "fast",
+            "--epochs",
+            "2",
+            "--no-snntorch",
+            "--csv",
+            str(table),
+            "--figure",
+            str(figure),
+        ]  # fmt: skip
+    )
+    out = capsys.readouterr().out
+    assert "recipe fast" in out and "evaluation excluded" in out
+    assert "96 %" in out and "97 %" in out and "98 %" in out
+    assert list(curves) == ["spikeclf"]
+    rows = list(csv.DictReader(table.open()))
+    assert [(r["library"], r["epoch"], r["samples"]) for r in rows] == [
+        ("spikeclf", "1", "300"),
+        ("spikeclf", "2", "600"),
+    ]
+    seconds = [float(r["train_seconds"]) for r in rows]
+    assert 0 < seconds[0] < seconds[1]
+    assert all(0 <= float(r["test_accuracy"]) <= 1 for r in rows)
+    if importlib.util.find_spec("matplotlib"):
+        assert figure.read_bytes().startswith(b"\x89PNG")
+
+
+def test_time_to_accuracy_trains_snntorch_too(time_to_accuracy, tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("snntorch")
+    table = tmp_path / "curves.csv"
+    curves = time_to_accuracy.main(
+        [
+            *TINY,
+            "--epochs",
+            "1",
+            "--torch-epochs",
+            "1",
+            "--torch-eval-every",
+            "200",
+            "--csv",
+            str(table),
+            "--figure",
+            str(tmp_path / "curves.png"),
+        ]  # fmt: skip
+    )
+    assert [p["samples"] for p in curves["snntorch"]] == [200, 300]
+    assert "snntorch (BPTT, Adam 0.002, batch 100" in capsys.readouterr().out
+    assert {r["library"] for r in csv.DictReader(table.open())} == {
+        "spikeclf",
+        "snntorch",
+    }
