@@ -107,7 +107,9 @@ def _kernel_calls(n_samples, batch_size, average_every):
     if average_every is not None:
         due = at_batch_ends(np.arange(average_every, n_samples, average_every))
         snapshots = {int(e) for e in due if e < n_samples}
-        starts = np.union1d(starts, sorted(snapshots))
+        # As integers even when there is none (average_every >= n_samples):
+        # the starts slice the epoch's order.
+        starts = np.union1d(starts, np.array(sorted(snapshots), dtype=np.int64))
     return starts, snapshots
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import __version__
 from .datasets import MNIST_FILES, find_mnist, get_data_home, load_mnist
+from .recipes import RECIPES
 
 
 def main(argv=None):
@@ -188,6 +189,13 @@ def _add_data_options(group):
 def _add_model_options(group):
     """The classifier's parameters: a --resume'd run must repeat them."""
     group.add_argument(
+        "--recipe",
+        metavar="NAME",
+        help=f"named parameters of the MLP ({', '.join(RECIPES)}; docs/training.md, "
+        "Recipes): sets --output-loss, --learning-rate, --decay-epochs, "
+        "--batch-size, --epochs, --average and --average-every, except those given",
+    )
+    group.add_argument(
         "--hidden",
         type=int,
         nargs="+",
@@ -239,7 +247,6 @@ def _add_model_options(group):
     group.add_argument(
         "--output-loss",
         choices=["max_normalized", "cross_entropy"],
-        default="max_normalized",
         help="loss on the output spike counts (default: the paper's max_normalized)",
     )
     group.add_argument(
@@ -257,6 +264,14 @@ def _add_schedule_options(group):
         "--epochs",
         type=int,
         help="training epochs (default: 30 for digits, 20 for MNIST)",
+    )
+    group.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="stop after the epoch in which this command's training time "
+        "(evaluation excluded) reaches SECONDS, then score and save as at the "
+        "last epoch",
     )
     group.add_argument(
         "--average",

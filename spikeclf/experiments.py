@@ -24,6 +24,7 @@ from .augment import ElasticDistortion
 from .datasets import load_mnist, load_nmnist
 from .dvs import NMNIST_SENSOR_SIZE
 from .encoders import PoissonEncoder
+from .recipes import recipe_params
 from .transforms import RandomEventWindow
 
 __all__ = [
@@ -159,6 +160,7 @@ def train_on_images(
     test_duration=1.0,
     rate=5000.0,
     eval_every=0,
+    time_budget=None,
     random_state=0,
     save=None,
     log=print,
@@ -193,6 +195,10 @@ def train_on_images(
         Events per second of an image (:class:`spikeclf.PoissonEncoder`).
     eval_every : int, default=0
         Score every that many epochs; 0 scores after the last only.
+    time_budget : float, default=None
+        Seconds of training (evaluation excluded) after which the epoch in
+        progress is the last: it is finished, saved and scored as the last
+        epoch would be. None trains up to ``epochs``.
     random_state : int, default=0
         Seed of the pixel permutation and of the events.
     save : str or path-like, default=None
@@ -248,6 +254,7 @@ def train_on_images(
         test_chunks,
         epochs=epochs,
         eval_every=eval_every,
+        time_budget=time_budget,
         save=save,
         log=log,
         test_protocol=f"{test_duration:g} s presentations",
@@ -367,8 +374,8 @@ def load_or_train(task, model=None, *, hidden=None, epochs=1):
 
 
 def train_on_event_streams(
-    task, classifier, *, epochs, window=300, eval_every=0, random_state=0, save=None,
-    log=print,
+    task, classifier, *, epochs, window=300, eval_every=0, time_budget=None,
+    random_state=0, save=None, log=print,
 ):  # fmt: skip
     """Train on ``window`` consecutive events from a random position of each stream.
 
@@ -387,7 +394,7 @@ def train_on_event_streams(
         Last epoch to train.
     window : int, default=300
         Consecutive events per training presentation.
-    eval_every, random_state, save, log
+    eval_every, time_budget, random_state, save, log
         As in :func:`train_on_images`.
 
     Returns
@@ -408,6 +415,7 @@ def train_on_event_streams(
         lambda: [(task.X_test, task.y_test)],
         epochs=epochs,
         eval_every=eval_every,
+        time_budget=time_budget,
         save=save,
         log=log,
         test_protocol="whole streams",
@@ -416,12 +424,15 @@ def train_on_event_streams(
 
 def _train_epochs(
     classifier, training_set, task, test_chunks, *, epochs, eval_every, save, log,
-    test_protocol, validation=None,
+    test_protocol, validation=None, time_budget=None,
 ):  # fmt: skip
     """Epochs ``n_iter_ + 1`` to ``epochs``: partial_fit on ``training_set(epoch)``.
 
     ``test_chunks()`` and ``validation()`` give the evaluation data as
-    ``(streams, labels)`` chunks.
+    ``(streams, labels)`` chunks. With ``time_budget``, the epoch that brings the
+    training time over it is the last: a run stops between epochs only, so that
+    every model it saves is the one an unbudgeted run has after that epoch, and
+    ``--resume`` continues it as that run would.
     """
     classes = np.unique(task.y_train)
     history, trained = [], 0.0
@@ -431,7 +442,13 @@ def _train_epochs(
         trained += time.perf_counter() - start
         if save:
             dump_atomically(classifier, save)
-        if epoch == epochs or (eval_every and epoch % eval_every == 0):
+        out_of_time = time_budget is not None and trained >= time_budget
+        if out_of_time and epoch < epochs:
+            log(
+                f"time budget of {time_budget:g} s spent: {trained:.0f} s of training "
+                f"by epoch {epoch} of {epochs}, which is the last"
+            )
+        if epoch == epochs or out_of_time or (eval_every and epoch % eval_every == 0):
             record, valid = {"epoch": epoch}, ""
             if validation is not None:
                 record["validation_accuracy"], _ = _score(classifier, validation())
@@ -446,6 +463,8 @@ def _train_epochs(
                 f"{synops:.3g} synaptic operations per test "
                 f"sample, {trained:.0f} s of training"
             )
+        if out_of_time:
+            break
     return history
 
 
@@ -484,7 +503,7 @@ class TrainingRun:
 
     :func:`run_training` does it. The fields are the command's options (``hidden``
     is ``--hidden``, ``seed`` is ``--seed``, ``cnn`` is ``--cnn``); a classifier
-    parameter left None takes the classifier's default.
+    parameter left None takes the recipe's value, else the classifier's default.
 
     Parameters
     ----------
@@ -493,7 +512,8 @@ class TrainingRun:
     data_home : str or None
         Folder of the data sets.
     epochs : int or None
-        Last epoch to train; None becomes 30 for digits, 20 for the others.
+        Last epoch to train; None becomes the recipe's ``max_iter``, else 30
+        for digits, 20 for the others.
     hidden : tuple of int or None
         Hidden layer sizes of the MLP; None: 100 for digits, 800 otherwise.
     cnn : str or None
@@ -510,6 +530,9 @@ class TrainingRun:
         N-MNIST: files per digit and split.
     eval_every : int
         Score the test set every that many epochs too.
+    time_budget : float or None
+        Seconds of training in this run (evaluation excluded) after which the
+        epoch in progress is the last; None: up to ``epochs``.
     output : str or None
         Where the classifier is saved after every epoch.
     resume : bool
@@ -520,11 +543,18 @@ class TrainingRun:
         Threads of the classifier.
     verbose : int
         The classifier's verbosity.
+    recipe : str or None
+        A recipe of :mod:`spikeclf.recipes` (an MLP's parameters): the
+        fields it sets that are None take its values, ``epochs`` its
+        ``max_iter``.
     alpha, output_loss, weight_reg, solver, learning_rate, decay_epochs, \
 activity_tau, batch_size
-        Classifier parameters of the same names; None: the default.
+        Classifier parameters of the same names; None: the recipe's, else
+        the default. ``output_loss`` None becomes ``"max_normalized"``, as the
+        command's default is, so that a resumed run is checked against it.
     average, average_learning_rate, average_every
-        Parameter averaging, which a resumed run may change; None: as saved.
+        Parameter averaging, which a resumed run may change; None: the
+        recipe's, else as saved.
     """
 
     dataset: str = "digits"
@@ -539,11 +569,13 @@ activity_tau, batch_size
     window: int = 300
     limit: int | None = None
     eval_every: int = 0
+    time_budget: float | None = None
     output: str | None = None
     resume: bool = False
     seed: int = 0
     n_jobs: int | None = None
     verbose: int = 0
+    recipe: str | None = None
     alpha: tuple | None = None
     output_loss: str | None = None
     weight_reg: float | None = None
@@ -557,8 +589,20 @@ activity_tau, batch_size
     average_every: int | None = None
 
     def __post_init__(self):
+        if self.recipe is not None:
+            for name, value in recipe_params(self.recipe).items():
+                field = _FIELD_OF_PARAMETER.get(name, name)
+                if getattr(self, field) is None:
+                    setattr(self, field, value)
         if self.epochs is None:
             self.epochs = 30 if self.dataset == "digits" else 20
+        if self.output_loss is None:
+            self.output_loss = "max_normalized"
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ValueError(
+                f"--time-budget {self.time_budget:g}: give a positive number of "
+                "seconds of training"
+            )
 
     @classmethod
     def from_namespace(cls, namespace):
@@ -604,18 +648,23 @@ activity_tau, batch_size
 #: the names differ.
 _OPTION_OF = {"random_state": "--seed", "hidden_layer_sizes": "--hidden",
               "layers": "--cnn"}  # fmt: skip
+#: The TrainingRun field of each recipe parameter, where the names differ.
+_FIELD_OF_PARAMETER = {"max_iter": "epochs"}
 #: Options a resumed run may change.
-_RESUMABLE = ("--epochs, --eval-every, --average, --average-learning-rate, "
-              "--average-every, --train-duration, --test-duration, --window, "
-              "--n-jobs and -v")  # fmt: skip
+_RESUMABLE = ("--epochs, --time-budget, --eval-every, --average, "
+              "--average-learning-rate, --average-every, --train-duration, "
+              "--test-duration, --window, --n-jobs and -v")  # fmt: skip
 
 
-def run_training(run, *, log=print):
+def run_training(run, *, task=None, log=print):
     """Do a :class:`TrainingRun`: build or resume the classifier, train, evaluate.
 
     Parameters
     ----------
     run : TrainingRun
+    task : ImageTask or EventTask, default=None
+        The data, loaded already (a subset of ``run.dataset``, say); None loads
+        ``run.dataset``.
     log : callable, default=print
         Called with each line of progress: the classifier and the data, then
         one line per evaluation.
@@ -635,18 +684,26 @@ def run_training(run, *, log=print):
         raise ValueError("--cnn trains on images: use --dataset digits or mnist")
     if run.dataset == "nmnist" and run.elastic:
         raise ValueError("--elastic distorts images: use --dataset digits or mnist")
-    task = load_task(run.dataset, run.data_home, limit=run.limit)
+    if run.cnn and run.recipe:
+        # The CNN's defaults differ (Adam, 5e-4): the MLP's would change it.
+        raise ValueError("--recipe sets SpikingMLPClassifier parameters: not --cnn")
+    if task is None:
+        task = load_task(run.dataset, run.data_home, limit=run.limit)
     classifier = _run_classifier(run, task, log)
     shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
+    recipe = f", recipe {run.recipe}" if run.recipe else ""
+    budget = f", {run.time_budget:g} s at most" if run.time_budget else ""
     log(
         f"training {type(classifier).__name__} {shape}, {classifier.solver}, "
         f"learning rate {classifier.learning_rate:g}, alpha {classifier.alpha}, "
         f"{classifier.output_loss} loss on {run.dataset} "
         f"({_split_sizes(task, run.validation)}), "
         f"epochs {getattr(classifier, 'n_iter_', 0) + 1} to {run.epochs}"
+        f"{budget}{recipe}"
     )
     protocol = dict(epochs=run.epochs, eval_every=run.eval_every,
-                    random_state=run.seed, save=run.output, log=log)  # fmt: skip
+                    time_budget=run.time_budget, random_state=run.seed,
+                    save=run.output, log=log)  # fmt: skip
     if run.dataset == "nmnist":
         return train_on_event_streams(task, classifier, window=run.window, **protocol)
     return train_on_images(
@@ -724,7 +781,8 @@ def _check_resumed(classifier, run):
     if differ:
         raise ValueError(
             f"--resume continues {run.output} with the options it was started with, "
-            f"but {', '.join(differ)}: give its own (only {_RESUMABLE} may change)"
+            f"but {', '.join(differ)}: give its own, and its --recipe if it had one "
+            f"(only {_RESUMABLE} may change)"
         )
 
 

@@ -124,6 +124,19 @@ def test_snapshots_of_the_mean_fall_on_batch_ends(samples, monkeypatch):
     assert len(calls) == 3  # 2 within epoch 2, 1 at its end
 
 
+def test_an_average_every_longer_than_the_epoch_snapshots_at_its_end(samples):
+    """The fast recipe's 5,000 samples on the 1,347 digits: the starts were floats."""
+    from spikeclf import _base
+
+    starts, snapshots = _base._kernel_calls(150, 4, 500)
+    assert snapshots == set() and starts.tolist() == [0] and starts.dtype.kind == "i"
+    clf = SpikingMLPClassifier(
+        hidden_layer_sizes=(20,), max_iter=2, average=1, average_every=500,
+        batch_size=4, random_state=0,
+    ).fit(*samples)  # fmt: skip
+    assert clf.n_averaged_ == 1
+
+
 @pytest.mark.parametrize(
     "params, match",
     [

@@ -196,3 +196,111 @@ def test_resume_of_a_finished_run_has_nothing_to_do(capsys, tmp_path):
     capsys.readouterr()
     assert main([*args, "--resume"]) == 0
     assert f"nothing to do: {model} has 30 epochs already" in capsys.readouterr().out
+
+
+def test_recipe_sets_the_parameters_and_a_given_option_overrides_it(tmp_path):
+    import joblib
+
+    from spikeclf.cli import _build_parser
+    from spikeclf.experiments import TrainingRun
+
+    def run_of(*options):
+        args = _build_parser().parse_args(["train", *options])
+        return TrainingRun.from_namespace(args)
+
+    fast = run_of("--dataset", "mnist", "--recipe", "fast")
+    assert (fast.epochs, fast.output_loss) == (10, "cross_entropy")
+    assert fast.learning_rate == 0.003
+    assert (fast.decay_epochs, fast.batch_size) == (8.0, 8)
+    assert (fast.average, fast.average_every) == (8, 5000)
+    given = run_of("--recipe", "fast", "--output-loss", "max_normalized",
+                   "--epochs", "3", "--average", "2")  # fmt: skip
+    assert (given.output_loss, given.epochs, given.average) == ("max_normalized", 3, 2)
+    assert given.learning_rate == 0.003
+    # Through to the saved classifier.
+    model = tmp_path / "fast.joblib"
+    args = ["train", "--recipe", "fast", "--epochs", "1", "--output", str(model)]
+    assert main([*args, "--learning-rate", "0.01"]) == 0
+    clf = joblib.load(model)
+    assert (clf.learning_rate, clf.output_loss) == (0.01, "cross_entropy")
+    assert clf.batch_size == 8
+    assert (clf.decay_epochs, clf.average, clf.average_every) == (8.0, 8, 5000)
+
+
+def test_the_paper_recipe_changes_nothing(tmp_path):
+    import joblib
+
+    args = ["train", "--hidden", "20", "--epochs", "1", "--output"]
+    assert main([*args, str(tmp_path / "plain.joblib")]) == 0
+    assert main([*args, str(tmp_path / "paper.joblib"), "--recipe", "paper"]) == 0
+    plain, paper = (joblib.load(tmp_path / f"{n}.joblib") for n in ("plain", "paper"))
+    assert plain.get_params() == paper.get_params()
+    for a, b in zip(plain.coefs_, paper.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_with_the_same_recipe_and_refused_without_it(capsys, tmp_path):
+    import joblib
+
+    model = tmp_path / "fast.joblib"
+    args = ["train", "--hidden", "20", "--output", str(model), "--epochs"]
+    assert main([*args, "1", "--recipe", "fast"]) == 0
+    capsys.readouterr()
+    assert main([*args, "2", "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "--output-loss max_normalized (saved: cross_entropy)" in err
+    assert "--learning-rate" not in err  # not given: not checked
+    assert "and its --recipe if it had one" in err
+    assert joblib.load(model).n_iter_ == 1
+    assert main([*args, "2", "--resume", "--recipe", "fast"]) == 0
+    assert joblib.load(model).n_iter_ == 2
+
+
+def test_unknown_recipe_and_recipe_with_a_cnn_are_errors(capsys):
+    assert main(["train", "--recipe", "slow"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "spikeclf train: error: unknown recipe 'slow': choose from paper, fast"
+    )
+    assert main(["train", "--recipe", "fast", "--cnn", "4c3"]) == 1
+    assert "--recipe sets SpikingMLPClassifier parameters" in capsys.readouterr().err
+
+
+def test_time_budget_stops_after_the_epoch_that_spends_it(capsys, tmp_path):
+    import joblib
+
+    from spikeclf.experiments import encode_test_set, load_task
+
+    model = tmp_path / "budget.joblib"
+    args = ["train", "--hidden", "20", "--epochs", "5", "--output", str(model)]
+    # Any epoch takes longer than a microsecond: the first is the last.
+    assert main([*args, "--time-budget", "1e-6"]) == 0
+    out = capsys.readouterr().out
+    assert "time budget of 1e-06 s spent" in out and "by epoch 1 of 5" in out
+    assert "epoch 1: test accuracy" in out and "model saved to" in out
+    clf = joblib.load(model)
+    assert clf.n_iter_ == 1 < 5
+    task = load_task("digits")
+    predicted = clf.predict(encode_test_set(task, duration=0.05)[:20])
+    assert predicted.shape == (20,) and set(predicted) <= set(task.y_train)
+    # Resumed without a budget, it is the run that never had one, bit for bit.
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    whole = tmp_path / "whole.joblib"
+    assert main([*args[:-1], str(whole), "--epochs", "2"]) == 0
+    for a, b in zip(joblib.load(model).coefs_, joblib.load(whole).coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_budget_larger_than_the_run_changes_nothing(tmp_path):
+    import joblib
+
+    args = ["train", "--hidden", "20", "--epochs", "2", "--output"]
+    assert main([*args, str(tmp_path / "a.joblib"), "--time-budget", "1e6"]) == 0
+    assert joblib.load(tmp_path / "a.joblib").n_iter_ == 2
+
+
+@pytest.mark.parametrize("budget", ["0", "-3", "nan"])
+def test_a_time_budget_must_be_positive(budget, capsys):
+    assert main(["train", "--time-budget", budget]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"spikeclf train: error: --time-budget {budget}: give a ")
