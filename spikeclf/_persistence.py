@@ -24,6 +24,8 @@ STATE_FORMAT = 1
 SKOPS_TRUSTED_TYPES = [
     "spikeclf._mlp.SpikingMLPClassifier",
     "spikeclf._network.Network",
+    "spikeclf._cnn.SpikingCNNClassifier",
+    "spikeclf._cnn.ConvNetwork",
 ]
 
 
