@@ -260,7 +260,13 @@ def in_threshold_units(network):
     (float64), every threshold 1. A convolution's (C_in, K, K, C_out) kernels
     divide by the (C_out,) map thresholds along their last axis, a pooling
     layer's channel weights (1 when None) by its channel thresholds, a dense
-    layer's columns by its neurons' thresholds."""
+    layer's columns by its neurons' thresholds. A quotient that overflows is
+    inf, which the caller's check reports."""
+    with np.errstate(over="ignore"):
+        return _divided_by_thresholds(network)
+
+
+def _divided_by_thresholds(network):
     spatial_weights = []
     for row, w, th in zip(
         network.spatial,
