@@ -392,6 +392,12 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     True
     >>> [w.shape for w in clf.coefs_]
     [(8, 1, 3, 3), (72, 50), (50, 10)]
+
+    Predicting in float32 (training stays float64) gives the same answers here:
+
+    >>> y64 = clf.predict(X_test)
+    >>> bool((clf.set_params(inference_dtype="float32").predict(X_test) == y64).all())
+    True
     """
 
     _parameter_constraints = {

@@ -195,6 +195,15 @@ def simulate_conv(
     >>> result = simulate_conv([events], (1, 3, 3), layers)
     >>> result.counts.tolist(), result.synops.tolist()
     ([[1]], [[8, 4]])
+
+    The same in threshold units (weights 0.6 / 1 and, in the pooling layer,
+    1 / 0.8 against thresholds 1) and in float32:
+
+    >>> cheaper = simulate_conv(
+    ...     [events], (1, 3, 3), layers, dtype="float32", threshold_units=True
+    ... )
+    >>> cheaper.counts.tolist(), bool(np.allclose(cheaper.v, result.v))
+    ([[1]], True)
     """
     input_shape = _check_input_shape(input_shape)
     channels, height, width = input_shape
