@@ -777,28 +777,32 @@ def simulate(
     w_ptr = <const real **> calloc(n_dense + 1, sizeof(real *))
     th_ptr = <real **> calloc(n_dense + 1, sizeof(real *))
     out_of_memory[0] = sp_w == NULL or sp_th == NULL or w_ptr == NULL or th_ptr == NULL
-    if not out_of_memory[0]:
-        # The arrays stay alive in the caller's lists while the threads run.
-        _point_at(spatial, spatial_weights, spatial_thresholds, weights, thresholds,
-                  sp_w, sp_th, w_ptr, th_ptr)
-        with nogil, parallel(num_threads=n_threads):
-            net = _make_net(
-                n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref, spatial_kappa,
-                n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa, False,
-            )
-            if net == NULL:
-                out_of_memory[0] = 1
-            else:
-                for sample in prange(n_samples, schedule="dynamic"):
-                    _run_sample(
-                        net, sample, channel, t, indptr, t_end, counts, v_end, synops,
-                        inhibitions, spike_t, spike_i, n_spikes,
-                    )
-                _free_net(net)
-    free(sp_w)
-    free(sp_th)
-    free(w_ptr)
-    free(th_ptr)
+    try:
+        if not out_of_memory[0]:
+            # The arrays stay alive in the caller's lists while the threads run.
+            _point_at(spatial, spatial_weights, spatial_thresholds, weights, thresholds,
+                      sp_w, sp_th, w_ptr, th_ptr)
+            with nogil, parallel(num_threads=n_threads):
+                net = _make_net(
+                    n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref,
+                    spatial_kappa, n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa,
+                    False,
+                )
+                if net == NULL:
+                    out_of_memory[0] = 1
+                else:
+                    for sample in prange(n_samples, schedule="dynamic"):
+                        _run_sample(
+                            net, sample, channel, t, indptr, t_end, counts, v_end,
+                            synops, inhibitions, spike_t, spike_i, n_spikes,
+                        )
+                    _free_net(net)
+    finally:
+        # Also when an array is not of the module's type (_point_at raises).
+        free(sp_w)
+        free(sp_th)
+        free(w_ptr)
+        free(th_ptr)
     return -1 if out_of_memory[0] else 0
 
 
@@ -854,17 +858,20 @@ cdef class ConvStream(StreamBase):
         sp_th = <real **> calloc(n_sp + 1, sizeof(real *))
         w_ptr = <const real **> calloc(n_dense + 1, sizeof(real *))
         th_ptr = <real **> calloc(n_dense + 1, sizeof(real *))
-        if sp_w != NULL and sp_th != NULL and w_ptr != NULL and th_ptr != NULL:
-            _point_at(spatial, spatial_weights, spatial_thresholds, weights, thresholds,
-                      sp_w, sp_th, w_ptr, th_ptr)
-            self.net = _make_net(
-                n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref, spatial_kappa,
-                n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa, False,
-            )
-        free(sp_w)
-        free(sp_th)
-        free(w_ptr)
-        free(th_ptr)
+        try:
+            if sp_w != NULL and sp_th != NULL and w_ptr != NULL and th_ptr != NULL:
+                _point_at(spatial, spatial_weights, spatial_thresholds, weights,
+                          thresholds, sp_w, sp_th, w_ptr, th_ptr)
+                self.net = _make_net(
+                    n_sp, spatial, sp_w, sp_th, spatial_tau, spatial_t_ref,
+                    spatial_kappa, n_dense, sizes, w_ptr, th_ptr, tau, t_ref, kappa,
+                    False,
+                )
+        finally:
+            free(sp_w)
+            free(sp_th)
+            free(w_ptr)
+            free(th_ptr)
         if n_dense > 0:
             n_out = sizes[n_dense]
         else:

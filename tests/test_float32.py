@@ -355,3 +355,27 @@ def test_cnn_round_trips_keep_inference_dtype(digits_cnn, tmp_path):
 def test_sklearn_data_free_checks_of_the_cnn_in_float32(check):
     estimator = SpikingCNNClassifier(inference_dtype="float32")
     check(type(estimator).__name__, estimator)
+
+
+def test_the_float32_conv_kernel_takes_float32_arrays_only():
+    from spikeclf._conv32 import ConvStream
+    from spikeclf._conv32 import simulate as conv32_kernel
+
+    args = conv.kernel_arguments()
+    with pytest.raises(ValueError, match="dtype mismatch"):
+        conv32_kernel(**args)
+    network = ("spatial_weights", "spatial_thresholds", "weights", "thresholds")
+    in_float32 = {
+        name: [None if a is None else a.astype(np.float32) for a in args[name]]
+        for name in network
+    }
+    args = conv.kernel_arguments(**in_float32)
+    assert conv32_kernel(**args) == 0
+    # What the float64 kernel gives (tests/test_conv.py).
+    assert args["synops"][0].tolist() == [2 * (1 + 4 + 1), 2 + 6, 2 * 3]
+    assert args["counts"][0].tolist() == [1, 1, 1]
+    stream_args = [args[name] for name in list(args)[4:16]]
+    ConvStream(*stream_args)
+    stream_args[1] = [w.astype(np.float64) for w in stream_args[1][:1]] + [None]
+    with pytest.raises(ValueError, match="dtype mismatch"):
+        ConvStream(*stream_args)
