@@ -1,7 +1,8 @@
 """Build the Cython kernels of spikeclf.
 
 Every ``spikeclf/_*.pyx`` module becomes one extension (``_lif`` and ``_lif32``
-share their source, ``_lif_body.pxi``, typed on double and on float), compiled
+share their source, ``_lif_body.pxi``, typed on double and on float, and so do
+``_conv`` and ``_conv32``, ``_conv_body.pxi``), compiled
 with numpy's headers and ``-O3``. There is no ``-march=native`` and no
 ``-ffast-math`` so that wheels run anywhere and results are bit-reproducible
 across machines.
@@ -34,7 +35,7 @@ directives = {
 }
 
 # Kernels that simulate samples in parallel threads (cython.parallel.prange).
-OPENMP = {"_conv", "_lif", "_lif32", "_train"}
+OPENMP = {"_conv", "_conv32", "_lif", "_lif32", "_train"}
 
 extensions = [
     Extension(

@@ -6,7 +6,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
@@ -196,8 +196,18 @@ class ConvNetwork:
             )
         return layers
 
-    def simulate(self, packed, *, t_end=None, n_jobs=None, record_spikes=False):
-        """Inference: output counts and potentials of every sample."""
+    def simulate(
+        self,
+        packed,
+        *,
+        t_end=None,
+        n_jobs=None,
+        record_spikes=False,
+        dtype=np.float64,
+        threshold_units=False,
+    ):
+        """Inference: output counts and potentials of every sample, in
+        ``dtype`` (see :func:`spikeclf.convolution.simulate_conv`)."""
         return simulate_conv(
             packed,
             self.input_shape,
@@ -205,6 +215,8 @@ class ConvNetwork:
             t_end=t_end,
             record_spikes=record_spikes,
             n_jobs=n_jobs,
+            dtype=dtype,
+            threshold_units=threshold_units,
         )
 
     def train_epoch(self, packed, t_end_us, targets, order, **settings):
@@ -333,6 +345,16 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         Threads for training (the samples of a batch, so only with
         ``batch_size`` > 1) and prediction; None means 1, -1 all cores.
     verbose : int, default=0
+    inference_dtype : {"float64", "float32"}, default="float64"
+        dtype of membrane potentials, weights and thresholds when simulating in
+        ``predict``, ``predict_proba`` and ``score`` (and for the validation
+        scores of ``fit``), as in :class:`SpikingMLPClassifier`; training is
+        always float64. Either way the simulation runs with every potential in
+        units of its neuron's threshold (``threshold_units`` of
+        :func:`spikeclf.convolution.simulate_conv`: a feature map's kernel
+        divided by its map's threshold, a pooling weight by the pooling
+        threshold, a dense neuron's weights by its threshold); docs/cnn.md,
+        "Cheaper inference", has the measured cost.
     early_stop_margin : int, default=None
         When set, ``predict`` (so ``score`` and the validation scores of
         ``fit``) stops each sample at the first
@@ -370,12 +392,19 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     True
     >>> [w.shape for w in clf.coefs_]
     [(8, 1, 3, 3), (72, 50), (50, 10)]
+
+    Predicting in float32 (training stays float64) gives the same answers here:
+
+    >>> y64 = clf.predict(X_test)
+    >>> bool((clf.set_params(inference_dtype="float32").predict(X_test) == y64).all())
+    True
     """
 
     _parameter_constraints = {
         "layers": [str],
         "pool_threshold": [Interval(Real, 0, None, closed="neither")],
         **TRAINING_CONSTRAINTS,
+        "inference_dtype": [StrOptions({"float64", "float32"})],
     }
 
     def __init__(
@@ -414,6 +443,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         random_state=None,
         n_jobs=None,
         verbose=0,
+        inference_dtype="float64",
         early_stop_margin=None,
     ):
         self.layers = layers
@@ -450,6 +480,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.inference_dtype = inference_dtype
         self.early_stop_margin = early_stop_margin
 
     @property
@@ -469,6 +500,9 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
             if k is not None
         ]
         return conv + list(net.thresholds)
+
+    def _inference_options(self):
+        return {"dtype": self.inference_dtype, "threshold_units": True}
 
     def _initialize(self, packed, classes):
         if len(classes) < 2:

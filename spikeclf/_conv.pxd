@@ -1,78 +1,14 @@
-"""Declarations of the convolutional kernel shared with its training kernel."""
+"""Declarations of the convolutional kernel (float64), shared with its training kernel.
 
-from ._lif cimport Layer, Recorder, int32, int64, uint8
+spikeclf._conv32 declares the same names on float32 from the same file; the
+names cimported here, from the float64 fully connected kernel, are those the
+body (_conv_body.pxi) uses.
+"""
 
+from ._lif cimport (
+    MAX_SPIKES_PER_EVENT, Layer, Recorder, StreamBase, _accumulate, _deliver,
+    _find_uniform_thresholds, _free_layers, _make_layers, _reset, _settle, check_length,
+    check_shape, int32, int64, real, uint8,
+)
 
-# Kinds of spatial layer: the first column of the ``spatial`` table.
-cdef enum:
-    CONV = 0
-    POOL = 1
-
-
-cdef struct Spatial:
-    int kind                 # CONV or POOL
-    Py_ssize_t c_in, h_in, w_in, c_out, h_out, w_out, k
-    Py_ssize_t n_pos         # h_out * w_out positions
-    Py_ssize_t n_in, n_out   # c_in * h_in * w_in inputs, c_out * n_pos neurons
-    double *w                # conv: (c_in, k, k, c_out); NULL for pool
-    double *th               # (c_out,) thresholds, one per feature map
-                             # (written only in training)
-    double *neg_th           # (c_out,) -th, the lower bound
-    double *zeros            # (c_out,) zeros: the offsets outside training
-    double tau, t_ref, kappa
-    double activity_tau      # time constant of the training activities of Eq. 4
-    # threshold regularization, in training only (rho 0: none)
-    double rho               # a spike raises its map's threshold by rho C_out,
-                             # and lowers every map's by rho
-    double *offset           # (c_out,) added to a map's weights while its
-                             # threshold sits at its lower bound; zeros otherwise
-    const double *th_min     # (c_out,) lower bounds of the thresholds
-    # state of the sample being simulated
-    double *v                # conv: v[pos * c_out + o]; pool: by flat index
-    double *t_out            # same layout: last output spike or inhibition
-    double *t_last           # conv: (n_pos,) last update of a position's neurons;
-                             # pool: (n_out,) each neuron's own
-    double *pos_t_out        # conv: (n_pos,) latest t_out at a position
-    uint8 *fired             # conv: (n_out,) flags for the current event
-    int32 *spiked            # conv: (k * k * c_out,) flat indices, in firing order
-    Py_ssize_t *touched      # conv: (k * k,) positions the current event covers
-    Py_ssize_t *best         # conv: (k * k,) best unfired o at threshold there, or -1
-    double *best_ratio       # conv: (k * k,) its V / V_th
-    int64 synops, inhibitions
-    # training only (NULL at inference): lazily decayed activities of Eq. 4,
-    # inputs by flat index (c, y, x) and neurons by flat index o * n_pos + pos
-    double *x                # (n_in,) input activity at x_t
-    double *x_t              # (n_in,) its time; -inf while the input is silent
-    double *a                # (n_out,) output activity at a_t
-    double *a_t              # (n_out,)
-    int32 *active_in         # (n_in,) inputs that received a spike, in order
-    int32 *active_out        # (n_out,) neurons that fired, in order
-    Py_ssize_t n_active_in, n_active_out
-
-
-cdef struct Net:
-    Spatial *sp              # (n_sp,) convolution and pooling layers
-    Py_ssize_t n_sp
-    Layer *dense             # (n_dense,) the fully connected tail, or NULL
-    Py_ssize_t n_dense
-    Recorder rec             # output spikes of the last layer
-
-
-cdef Net *_make_net(
-    Py_ssize_t n_sp, const int64[:, ::1] spatial, double **sp_w,
-    double **sp_th, const double[::1] sp_tau, const double[::1] sp_t_ref,
-    const double[::1] sp_kappa, Py_ssize_t n_dense, const int64[::1] sizes,
-    const double **weights, double **thresholds, const double[::1] tau,
-    const double[::1] t_ref, const double[::1] kappa, bint train,
-) noexcept nogil
-cdef void _free_net(Net *net) noexcept nogil
-cdef void _reset_net(Net *net) noexcept nogil
-cdef void _input_event(Net *net, Py_ssize_t k, double t) noexcept nogil
-cdef Py_ssize_t _check_network(
-    const int64[:, ::1] spatial, list sp_weights, list sp_thresholds, list sp_per_layer,
-    const int64[::1] sizes, list weights, list thresholds, list per_layer,
-) except -1
-cdef int _check_events(
-    const int32[::1] channel, const double[::1] t, const int64[::1] indptr,
-    const double[::1] t_end, Py_ssize_t n_in, const int64[::1] samples=*,
-) except -1
+include "_conv_decl.pxi"

@@ -75,6 +75,7 @@ cdef void _deliver(
     Recorder *rec,
 ) noexcept nogil
 cdef void _settle(Layer *L) noexcept nogil
+cdef void _find_uniform_thresholds(Layer *layers, Py_ssize_t n_layers) noexcept nogil
 cdef double _decayed(double value, double when, double t, double tau) noexcept nogil
 
 

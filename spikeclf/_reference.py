@@ -265,7 +265,9 @@ def simulate_reference(
     return out
 
 
-def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
+def simulate_conv_reference(
+    channels, times, input_shape, layers, t_end=None, dtype=np.float64
+):
     """Run a spiking convolutional network on one event stream, event by event.
 
     Convolution and pooling layers, then fully connected ones, with the neuron
@@ -299,9 +301,10 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
           every spike lowers every map's by ``rho``; below ``th_min`` the
           map's weights rise instead, through an offset).
         - ``{"type": "pool", "tau", "refractory"}`` and optionally
-          ``"threshold"`` (default 0.8): 2x2 windows, stride 2, output
-          ``(C, H // 2, W // 2)``; input ``(c, y, x)`` feeds neuron
-          ``(c, y // 2, x // 2)``, if there is one, with weight 1.
+          ``"threshold"`` (default 0.8) and ``"weight"`` (default 1): 2x2
+          windows, stride 2, output ``(C, H // 2, W // 2)``; input
+          ``(c, y, x)`` feeds neuron ``(c, y // 2, x // 2)``, if there is
+          one, with that weight.
         - ``{"type": "dense", "weights", "thresholds", "tau", "refractory",
           "kappa"}``: weights of shape ``(n_in, n_out)`` as in
           :func:`simulate_reference`, input ``k`` the flat index of the
@@ -313,6 +316,13 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
     t_end : float, optional
         Time at which the run stops and the state is read; later events are
         not processed. Default: the last event time (0.0 for no events).
+    dtype : {np.float64, np.float32}, default=np.float64
+        Type of potentials, weights, thresholds and ``kappa``: every operation
+        on them is rounded to it, as in the compiled kernel of that type
+        (:func:`simulate_reference` likewise). The decay factor and ``w_dyn``
+        are computed in float64 from the float64 times and rounded to
+        ``dtype`` once; the potentials read at `t_end` are float64. float32 is
+        for inference only (no ``"rho"``).
 
     Returns
     -------
@@ -360,7 +370,12 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
         raise ValueError("channels and times must have the same length")
     if np.any(np.diff(times) < 0):
         raise ValueError("times must be non-decreasing")
-    net = [_reference_layer(spec, ly) for ly, spec in enumerate(layers)]
+    # Python floats in float64 (the historical arithmetic), NumPy float32 scalars,
+    # which round every operation, in float32.
+    real = float if np.dtype(dtype) == np.float64 else np.dtype(dtype).type
+    if real is not float and real is not np.float32:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    net = [_reference_layer(spec, ly, real) for ly, spec in enumerate(layers)]
     shape = tuple(int(s) for s in input_shape)
     for ly, layer in enumerate(net):
         shape = layer.connect(shape, ly)
@@ -382,8 +397,9 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
             # 2. dynamic weight (refractoriness after own spike or inhibition)
             dt = t - layer.t_out[i]
             ratio = dt / layer.refractory if dt < layer.refractory else 1.0
+            w_dyn = real(ratio * ratio)
             # 3. synaptic input (with the offset of threshold regularization), 4. bound
-            layer.v[i] = layer.v[i] + (w + layer.offset_of(i)) * (ratio * ratio)
+            layer.v[i] = layer.v[i] + (w + layer.offset_of(i)) * w_dyn
             layer.synops += 1
             layer.v[i] = max(layer.v[i], -layer.th[i])
         # 5. firing among the targets: largest V / V_th first, re-checked after
@@ -410,7 +426,7 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
                 for j in layer.group(winner):
                     layer.advance(j, t)
                     layer.v[j] = max(
-                        layer.v[j] + layer.kappa * layer.th[j], -layer.th[j]
+                        layer.v[j] + real(layer.kappa) * layer.th[j], -layer.th[j]
                     )
                     layer.t_out[j] = t
                     layer.inhibitions += 1
@@ -430,7 +446,8 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
         v_end = np.zeros(layer.n_out)
         for i in range(layer.n_out):
             if layer.t_last[i] is not None:
-                v_end[i] = layer.v[i] * math.exp(-(t_end - layer.t_last[i]) / layer.tau)
+                decay = math.exp(-(t_end - layer.t_last[i]) / layer.tau)
+                v_end[i] = float(layer.v[i]) * decay
         counts = np.zeros(layer.n_out, dtype=np.int64)
         for _, i in spikes[ly]:
             counts[i] += 1
@@ -448,7 +465,8 @@ def simulate_conv_reference(channels, times, input_shape, layers, t_end=None):
 class _ReferenceLayer:
     """One layer of :func:`simulate_conv_reference`: its wiring and its neurons."""
 
-    def __init__(self, spec, ly):
+    def __init__(self, spec, ly, real=float):
+        self.real = real
         self.kind = spec["type"]
         self.tau = float(spec["tau"])
         self.refractory = float(spec["refractory"])
@@ -460,9 +478,12 @@ class _ReferenceLayer:
             self.thresholds = np.asarray(spec["thresholds"], dtype=np.float64)
         elif self.kind == "pool":
             self.pool_threshold = float(spec.get("threshold", 0.8))
+            self.pool_weight = float(spec.get("weight", 1.0))
         else:
             raise ValueError(f"layer {ly}: unknown type {self.kind!r}")
         self.rho = float(spec.get("rho", 0.0)) if self.kind == "conv" else 0.0
+        if self.rho > 0 and real is not float:
+            raise ValueError("training (rho) is simulated in float64 only")
         if self.rho > 0:
             self.th_min = np.asarray(spec["th_min"], dtype=np.float64)
             self.map_th = self.thresholds.copy()
@@ -499,9 +520,9 @@ class _ReferenceLayer:
             th = self.thresholds
         if np.any(th <= 0):
             raise ValueError(f"layer {ly}: thresholds must be > 0")
-        self.th = [float(x) for x in th]
+        self.th = [self.real(x) for x in th]
         self.n_out = len(self.th)
-        self.v = [0.0] * self.n_out
+        self.v = [self.real(0.0)] * self.n_out
         self.t_last = [None] * self.n_out  # own last update (None: never)
         self.t_out = [-math.inf] * self.n_out
         self.synops = 0
@@ -510,13 +531,15 @@ class _ReferenceLayer:
 
     def targets(self, k):
         """``(neuron, weight)`` of every neuron input ``k`` feeds, by flat index."""
+        real = self.real
         if self.kind == "dense":
-            return [(i, float(self.w[k, i])) for i in range(self.n_out)]
+            return [(i, real(self.w[k, i])) for i in range(self.n_out)]
         c, y, x = np.unravel_index(k, self.shape_in)
         _, h_out, w_out = self.shape_out
         if self.kind == "pool":
             if y // 2 < h_out and x // 2 < w_out:
-                return [(int(c * h_out * w_out + (y // 2) * w_out + x // 2), 1.0)]
+                i = int(c * h_out * w_out + (y // 2) * w_out + x // 2)
+                return [(i, real(self.pool_weight))]
             return []  # a row or column cut off by the 2x2 windows
         c_out, _, size, _ = self.w.shape
         found = []
@@ -524,7 +547,7 @@ class _ReferenceLayer:
             for yo in range(h_out):
                 for xo in range(w_out):
                     if 0 <= y - yo < size and 0 <= x - xo < size:
-                        weight = float(self.w[o, c, y - yo, x - xo])
+                        weight = real(self.w[o, c, y - yo, x - xo])
                         found.append((o * h_out * w_out + yo * w_out + xo, weight))
         return found
 
@@ -567,14 +590,15 @@ class _ReferenceLayer:
     def advance(self, i, t):
         """Step 1: decay neuron ``i`` from its last update to ``t``."""
         if self.t_last[i] is not None:
-            self.v[i] = self.v[i] * math.exp(-(t - self.t_last[i]) / self.tau)
+            factor = self.real(math.exp(-(t - self.t_last[i]) / self.tau))
+            self.v[i] = self.v[i] * factor
         self.t_last[i] = t
 
 
-def _reference_layer(spec, ly):
+def _reference_layer(spec, ly, real=float):
     if not isinstance(spec, dict) or "type" not in spec:
         raise ValueError(f"layer {ly}: need a dict with a 'type'")
-    return _ReferenceLayer(spec, ly)
+    return _ReferenceLayer(spec, ly, real)
 
 
 def train_step_reference(

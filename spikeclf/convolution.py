@@ -1,32 +1,85 @@
 """Event-driven simulation of spiking convolutional networks.
 
-A thin layer over the Cython kernel ``spikeclf._conv``: it validates the layers
-and the events once, converts seconds to the microseconds of the events,
-allocates every output and runs the samples in parallel threads. The network
-is the spiking CNN of Lee, Delbruck and Pfeiffer (2016, section 3.2):
-convolution and 2x2 pooling layers of leaky integrate-and-fire neurons, then
-fully connected layers (those of :func:`spikeclf.simulator.simulate`).
+A thin layer over the Cython kernels ``spikeclf._conv`` (float64) and
+``spikeclf._conv32`` (float32, inference): it validates the layers and the
+events once, converts seconds to the microseconds of the events, allocates
+every output and runs the samples in parallel threads. The network is the
+spiking CNN of Lee, Delbruck and Pfeiffer (2016, section 3.2): convolution and
+2x2 pooling layers of leaky integrate-and-fire neurons, then fully connected
+layers (those of :func:`spikeclf.simulator.simulate`).
 """
 
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 from joblib import effective_n_jobs
 
+from ._alignment import aligned
 from ._conv import KINDS as _KINDS
-from ._conv import simulate as _simulate_kernel
+from ._conv import ConvStream as _ConvStream64
+from ._conv import simulate as _simulate_f64
+from ._conv32 import ConvStream as _ConvStream32
+from ._conv32 import simulate as _simulate_f32
 from .events import PackedEvents, check_events
-from .simulator import _SPIKE_CAPACITY, KernelOutputs, _stop_times
+from .simulator import _SPIKE_CAPACITY, KernelOutputs, _stop_times, checked_dtype
 
 __all__ = ["simulate_conv"]
 
-_DEFAULTS = {"tau": 20e-3, "refractory": 1e-3, "kappa": 0.0, "threshold": 0.8}
+_DEFAULTS = {
+    "tau": 20e-3,
+    "refractory": 1e-3,
+    "kappa": 0.0,
+    "threshold": 0.8,
+    "weight": 1.0,
+}
 # Per layer type: required keys, then optional ones.
 _KEYS = {
     "conv": ({"weights", "thresholds"}, {"tau", "refractory", "kappa"}),
-    "pool": (set(), {"tau", "refractory", "threshold"}),
+    "pool": (set(), {"tau", "refractory", "threshold", "weight"}),
     "dense": ({"weights", "thresholds"}, {"tau", "refractory", "kappa"}),
 }
+# The simulation kernel and the streaming kernel of each dtype of potentials,
+# weights and thresholds.
+_KERNELS = {np.dtype(np.float64): _simulate_f64, np.dtype(np.float32): _simulate_f32}
+STREAMS = {np.dtype(np.float64): _ConvStream64, np.dtype(np.float32): _ConvStream32}
+
+
+class KernelNetwork(NamedTuple):
+    """A convolutional network as the kernels take it, in the order of their
+    arguments: times in microseconds, every array C-contiguous.
+
+    Attributes
+    ----------
+    spatial : ndarray of int64, shape (n_spatial, 6)
+        One row (kind, C_in, H_in, W_in, C_out, K) per convolution or pooling layer.
+    spatial_weights : list
+        Per spatial layer: convolution weights as (C_in, K, K, C_out); for
+        pooling, the (C,) weights of each channel's inputs, or None for 1.
+    spatial_thresholds : list of ndarray
+        (C_out,) per spatial layer, one per feature map (pooling: repeated).
+    spatial_tau, spatial_t_ref, spatial_kappa : ndarray
+        (n_spatial,) time constants and refractory periods (us), kappa.
+    sizes : ndarray of int64
+        Inputs of the first fully connected layer, then each one's neurons.
+    weights, thresholds : list of ndarray
+        The fully connected layers, (n_in, n_out) and (n_out,).
+    tau, t_ref, kappa : ndarray
+        (n_dense,) as for the spatial layers.
+    """
+
+    spatial: np.ndarray
+    spatial_weights: list
+    spatial_thresholds: list
+    spatial_tau: np.ndarray
+    spatial_t_ref: np.ndarray
+    spatial_kappa: np.ndarray
+    sizes: np.ndarray
+    weights: list
+    thresholds: list
+    tau: np.ndarray
+    t_ref: np.ndarray
+    kappa: np.ndarray
 
 
 def simulate_conv(
@@ -38,6 +91,8 @@ def simulate_conv(
     sensor_size=None,
     record_spikes=False,
     n_jobs=None,
+    dtype=np.float64,
+    threshold_units=False,
 ):
     """Simulate a spiking convolutional network on event streams, event by event.
 
@@ -67,9 +122,10 @@ def simulate_conv(
           ``kappa`` in [-1, 0]: winner-take-all among the feature maps at one
           position, each spike lowering the others by ``kappa * V_th`` and
           making them refractory (0: none).
-        - ``{"type": "pool", "tau", "refractory", "threshold"}``: 2x2 windows,
-          stride 2, weights 1, output ``(C, H // 2, W // 2)`` (a last odd row
-          or column feeds nothing); ``threshold`` defaults to 0.8.
+        - ``{"type": "pool", "tau", "refractory", "threshold", "weight"}``:
+          2x2 windows, stride 2, output ``(C, H // 2, W // 2)`` (a last odd
+          row or column feeds nothing); ``threshold`` defaults to 0.8 and
+          ``weight``, that of every input, to 1.
         - ``{"type": "dense", "weights", "thresholds", "tau", "refractory",
           "kappa"}``: weights of shape ``(n_in, n_out)``, ``n_in`` the number
           of outputs of the layer before, in C order of its shape.
@@ -89,6 +145,25 @@ def simulate_conv(
         Threads simulating samples in parallel; results do not depend on it.
         None means 1 unless in a :func:`joblib.parallel_config` context, -1
         means all cores.
+    dtype : {np.float64, np.float32} or their names, default=np.float64
+        Floating type of the membrane potentials, weights and thresholds in the
+        simulation (``spikeclf._conv32`` for float32, compiled from the source
+        of the float64 kernel); weights and thresholds are rounded to it once.
+        Times stay float64 and ``result.v`` is float64 either way.
+    threshold_units : bool, default=False
+        Whether to simulate every neuron with its potential in units of its
+        threshold: the weights into a neuron divided by its threshold once (in
+        float64, then rounded to ``dtype``) and every threshold 1. For a
+        convolution, feature map ``o``'s kernel ``weights[o]`` is divided by
+        its map's threshold; for a pooling layer, ``weight`` by ``threshold``
+        (1 / 0.8 by default); for a dense layer, column ``i`` by neuron
+        ``i``'s threshold. What a neuron sends on are spikes, so no layer's
+        conversion touches another's. Reset, lower bound, lateral inhibition
+        (``kappa * V_th``) and the winner-take-all order (by ``V / V_th``)
+        scale alike: the same network, with the same spikes up to rounding (a
+        neuron within rounding of its threshold may fire on another event),
+        and the kernel then takes the loops that read one threshold per layer.
+        ``result.v`` is in the units of the given thresholds either way.
 
     Returns
     -------
@@ -120,6 +195,15 @@ def simulate_conv(
     >>> result = simulate_conv([events], (1, 3, 3), layers)
     >>> result.counts.tolist(), result.synops.tolist()
     ([[1]], [[8, 4]])
+
+    The same in threshold units (weights 0.6 / 1 and, in the pooling layer,
+    1 / 0.8 against thresholds 1) and in float32:
+
+    >>> cheaper = simulate_conv(
+    ...     [events], (1, 3, 3), layers, dtype="float32", threshold_units=True
+    ... )
+    >>> cheaper.counts.tolist(), bool(np.allclose(cheaper.v, result.v))
+    ([[1]], True)
     """
     input_shape = _check_input_shape(input_shape)
     channels, height, width = input_shape
@@ -135,13 +219,16 @@ def simulate_conv(
             f"events on a {packed.sensor_size} sensor, but input_shape {input_shape} "
             f"needs (width, height, polarities) = {sensor}"
         )
-    network, n_out = _check_layers(input_shape, layers)
+    kernel = _KERNELS[checked_dtype(dtype)]
+    network, n_out, volts_per_unit = prepared_network(
+        input_shape, layers, dtype, threshold_units
+    )
     stop = _stop_times(t_end, packed)
 
     n_layers = len(layers)
     capacity = _SPIKE_CAPACITY if record_spikes else 0
     outputs = KernelOutputs.zeros(packed.n_samples, n_out, n_layers, capacity)
-    status = _simulate_kernel(
+    status = kernel(
         packed.channel,
         packed.t,
         packed.indptr,
@@ -152,16 +239,112 @@ def simulate_conv(
     )
     if status != 0:
         raise MemoryError("not enough memory for the simulation state")
-    rerun = _rerun_one(network, n_out, n_layers) if record_spikes else None
-    return outputs.result(packed, stop, rerun)
+    rerun = _rerun_one(kernel, network, n_out, n_layers) if record_spikes else None
+    result = outputs.result(packed, stop, rerun)
+    if threshold_units:
+        result = result._replace(v=result.v * volts_per_unit)
+    return result
 
 
-def _rerun_one(network, n_out, n_layers):
+def prepared_network(input_shape, layers, dtype=np.float64, threshold_units=False):
+    """The layers as the kernel of ``dtype`` simulates them, checked.
+
+    Returns the :class:`KernelNetwork` (in threshold units when asked, arrays
+    of ``dtype`` on cache lines), the number of outputs of the last layer and
+    the thresholds of its neurons by flat index when in threshold units (the
+    volts of one unit of their potentials), else 1.0.
+    """
+    dtype = checked_dtype(dtype)
+    network, n_out = _check_layers(input_shape, layers)
+    volts_per_unit = 1.0
+    if threshold_units:
+        volts_per_unit = _output_thresholds(network, n_out)
+        network = in_threshold_units(network)
+    return _rounded(network, layers, dtype), n_out, volts_per_unit
+
+
+def in_threshold_units(network):
+    """The same :class:`KernelNetwork` with every potential in units of its
+    neuron's threshold: the weights into each neuron divided by its threshold
+    (float64), every threshold 1. A convolution's (C_in, K, K, C_out) kernels
+    divide by the (C_out,) map thresholds along their last axis, a pooling
+    layer's channel weights (1 when None) by its channel thresholds, a dense
+    layer's columns by its neurons' thresholds. A quotient that overflows is
+    inf, which the caller's check reports."""
+    with np.errstate(over="ignore"):
+        return _divided_by_thresholds(network)
+
+
+def _divided_by_thresholds(network):
+    spatial_weights = []
+    for row, w, th in zip(
+        network.spatial,
+        network.spatial_weights,
+        network.spatial_thresholds,
+        strict=True,
+    ):
+        if row[0] == _KINDS["pool"] and w is None:
+            w = np.ones_like(th)
+        spatial_weights.append(np.asarray(w, np.float64) / th)
+
+    def ones(thresholds):
+        return [np.ones_like(th) for th in thresholds]
+
+    return network._replace(
+        spatial_weights=spatial_weights,
+        spatial_thresholds=ones(network.spatial_thresholds),
+        weights=[
+            np.asarray(w, np.float64) / th
+            for w, th in zip(network.weights, network.thresholds, strict=True)
+        ],
+        thresholds=ones(network.thresholds),
+    )
+
+
+def _output_thresholds(network, n_out):
+    """The threshold of each output neuron, by flat index."""
+    if network.weights:
+        return network.thresholds[-1]
+    return np.repeat(network.spatial_thresholds[-1], n_out // network.spatial[-1, 4])
+
+
+def _rounded(network, layers, dtype):
+    """The network's weights and thresholds as aligned arrays of ``dtype``,
+    checked again after the rounding (a float32 overflow or underflow) and
+    after a division into threshold units."""
+    in_dtype = "" if dtype == np.float64 else f" in {dtype}"
+
+    def convert(arrays):
+        with np.errstate(over="ignore", under="ignore"):
+            return [None if a is None else aligned(a, dtype) for a in arrays]
+
+    network = network._replace(
+        spatial_weights=convert(network.spatial_weights),
+        spatial_thresholds=convert(network.spatial_thresholds),
+        weights=convert(network.weights),
+        thresholds=convert(network.thresholds),
+    )
+    all_weights = network.spatial_weights + network.weights
+    all_thresholds = network.spatial_thresholds + network.thresholds
+    for ly, (spec, w, th) in enumerate(
+        zip(layers, all_weights, all_thresholds, strict=True)
+    ):
+        where = f"layer {ly} ({spec['type']})"
+        if w is not None and not np.all(np.isfinite(w)):
+            raise ValueError(f"{where}: weights hold NaN or infinite values{in_dtype}")
+        if not np.all((th > 0) & np.isfinite(th)):
+            raise ValueError(
+                f"{where}: thresholds must be positive and finite{in_dtype}"
+            )
+    return network
+
+
+def _rerun_one(kernel, network, n_out, n_layers):
     """Simulate one sample again into spike buffers of its size."""
 
     def rerun(channel, t, stop_one, t_buf, i_buf):
         outputs = KernelOutputs.zeros(1, n_out, n_layers)
-        _simulate_kernel(
+        kernel(
             channel,
             t,
             np.array([0, len(t)], np.int64),
@@ -191,9 +374,9 @@ def _check_input_shape(input_shape):
 def _check_layers(input_shape, layers):
     """Validate the layers against the input; return the kernel's arguments.
 
-    Returns the network as the kernel takes it, from ``spatial`` to ``kappa``
-    (times in microseconds, convolution weights as (C_in, K, K, C_out)), and
-    the number of outputs of the last layer.
+    Returns the :class:`KernelNetwork` in float64 (times in microseconds,
+    convolution weights as (C_in, K, K, C_out)), and the number of outputs of
+    the last layer.
     """
     if isinstance(layers, dict) or not hasattr(layers, "__len__") or not len(layers):
         raise ValueError("layers must be a non-empty list of dicts, one per layer")
@@ -224,7 +407,12 @@ def _check_layers(input_shape, layers):
                 )
             threshold = _number(where, spec, "threshold", low=0, closed=False)
             spatial.append([_KINDS["pool"], *shape, shape[0], 2])
-            sp_w.append(None)
+            # None: weights 1, the paper's pooling, without an array to read.
+            weight = None
+            if "weight" in spec:
+                weight = _number(where, spec, "weight", low=0, closed=False)
+                weight = np.full(shape[0], weight)
+            sp_w.append(weight)
             sp_th.append(np.full(shape[0], threshold))
             sp_params.append(params)
             shape = (shape[0], shape[1] // 2, shape[2] // 2)
@@ -246,7 +434,7 @@ def _check_layers(input_shape, layers):
         scale = np.array([1e6, 1e6, 1.0])  # tau and refractory to microseconds
         return [np.ascontiguousarray(values[:, j] * scale[j]) for j in range(3)]
 
-    network = (
+    network = KernelNetwork(
         np.array(spatial, dtype=np.int64).reshape(-1, 6),
         sp_w,
         sp_th,

@@ -267,13 +267,19 @@ def in_threshold_units(weights, thresholds):
 
 def _kernel(dtype):
     """The simulation kernel of a dtype, float64 or float32."""
+    return _KERNELS[checked_dtype(dtype)]
+
+
+def checked_dtype(dtype):
+    """``dtype`` as np.dtype float64 or float32, the simulators' two types;
+    ValueError for any other (spikeclf.convolution takes the same)."""
     try:
-        kernel = _KERNELS.get(np.dtype(dtype)) if dtype is not None else None
+        found = np.dtype(dtype) if dtype is not None else None
     except TypeError:
-        kernel = None
-    if kernel is None:
+        found = None
+    if found not in _KERNELS:
         raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
-    return kernel
+    return found
 
 
 def _rerun_one(kernel, network):

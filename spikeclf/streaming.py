@@ -27,8 +27,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _lif, _lif32
 from ._cnn import ConvNetwork
-from ._conv import ConvStream
-from .convolution import _check_layers
+from .convolution import STREAMS as _CONV_STREAMS
+from .convolution import prepared_network
 from .events import EventStreamError, check_events, iter_packed
 from .simulator import SimulationResult, _check_network, _per_layer, in_threshold_units
 
@@ -48,10 +48,10 @@ class EventStream:
     Made by ``clf.stream()`` of a fitted :class:`~spikeclf.SpikingMLPClassifier`
     or :class:`~spikeclf.SpikingCNNClassifier`. It simulates the estimator's
     predicting network as it was then (a copy: refitting the estimator does
-    not change the stream), with the options of ``predict`` (the MLP's
-    ``inference_dtype``). Every neuron's state (potentials, times of the last
-    update and output spike, a pending lateral inhibition) stays in the
-    compiled kernel between calls of :meth:`push`.
+    not change the stream), with the options of ``predict`` (the estimator's
+    ``inference_dtype``, potentials in threshold units). Every neuron's state
+    (potentials, times of the last update and output spike, a pending lateral
+    inhibition) stays in the compiled kernel between calls of :meth:`push`.
 
     Parameters
     ----------
@@ -425,10 +425,15 @@ def kernel_arguments(network, n_channels, options):
     """The streaming kernel class of a network, its arguments and the volts
     per unit of its output potentials, as ``network.simulate(**options)``
     would simulate it (options: the estimator's ``_inference_options``)."""
-    if isinstance(network, ConvNetwork):
-        arguments, _ = _check_layers(network.input_shape, network.layer_dicts())
-        return ConvStream, arguments, 1.0
     dtype = options.get("dtype", np.float64)
+    if isinstance(network, ConvNetwork):
+        arguments, _, volts = prepared_network(
+            network.input_shape,
+            network.layer_dicts(),
+            dtype,
+            options.get("threshold_units", False),
+        )
+        return _CONV_STREAMS[np.dtype(dtype)], arguments, volts
     shape = SimpleNamespace(n_channels=n_channels)
     weights, thresholds, volts = network.weights, network.thresholds, 1.0
     if options.get("threshold_units", False):

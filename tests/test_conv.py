@@ -80,11 +80,26 @@ def in_microseconds(layers):
     return out
 
 
-def assert_matches_reference(streams, input_shape, layers, t_end=None, n_jobs=1):
-    """Kernel and reference agree on every sample; returns the kernel's result."""
+def assert_matches_reference(
+    streams, input_shape, layers, t_end=None, n_jobs=1, **options
+):
+    """Kernel and reference agree on every sample; returns the kernel's result.
+
+    ``options`` go to simulate_conv (dtype, threshold_units); the reference
+    rounds to the same dtype and simulates the layers as given, so that in
+    threshold units the spikes must be the same up to rounding, and in float32
+    the potentials too, bit for bit.
+    """
     result = simulate_conv(
-        streams, input_shape, layers, t_end=t_end, record_spikes=True, n_jobs=n_jobs
+        streams,
+        input_shape,
+        layers,
+        t_end=t_end,
+        record_spikes=True,
+        n_jobs=n_jobs,
+        **options,
     )
+    dtype = np.dtype(options.get("dtype", np.float64))
     width_height_c = (input_shape[2], input_shape[1], input_shape[0])
     packed = check_events(streams, width_height_c)
     reference_layers = in_microseconds(layers)
@@ -96,7 +111,7 @@ def assert_matches_reference(streams, input_shape, layers, t_end=None, n_jobs=1)
             else float(np.broadcast_to(t_end, len(streams))[i]) * 1e6
         )
         ref = simulate_conv_reference(
-            channel, t, input_shape, reference_layers, t_end=stop
+            channel, t, input_shape, reference_layers, t_end=stop, dtype=dtype
         )
         got = list(
             zip(
@@ -112,6 +127,8 @@ def assert_matches_reference(streams, input_shape, layers, t_end=None, n_jobs=1)
         np.testing.assert_array_equal(result.synops[i], ref["synops"])
         np.testing.assert_array_equal(result.inhibitions[i], ref["inhibitions"])
         np.testing.assert_allclose(result.v[i], ref["v"][-1], rtol=1e-9, atol=1e-12)
+        if dtype == np.float32 and not options.get("threshold_units", False):
+            np.testing.assert_array_equal(result.v[i], ref["v"][-1])
     return result
 
 
@@ -479,6 +496,7 @@ def changed(index, **changes):
         (changed(0, tau=0.0), "tau must be finite and in"),
         (changed(1, refractory=-1.0), r"layer 1 \(pool\): refractory"),
         (changed(1, threshold=np.nan), "threshold must be finite"),
+        (changed(1, weight=0.0), r"layer 1 \(pool\): weight must be finite and in"),
         (changed(1, kappa=-0.5), "unknown keys"),
         (changed(2, weights=np.ones((3, 3))), r"weights must have shape \(2, n_out\)"),
         (changed(2, thresholds=np.ones(2)), r"thresholds must have shape \(n_out,\)"),
@@ -563,6 +581,7 @@ def kernel_arguments(**changes):
         ({"t_end": np.zeros(2)}, "t_end"),
         ({"spatial_weights": [np.ones((1, 3, 3, 3)), None]}, r"spatial_weights\[0\]"),
         ({"spatial_weights": [np.ones((1, 3, 3, 2))] * 2}, r"spatial_weights\[1\]"),
+        ({"spatial_weights": [np.ones((1, 3, 3, 2)), np.ones(3)]}, r"weights\[1\]"),
         ({"spatial_thresholds": [np.ones(2), np.ones(3)]}, r"spatial_thresholds\[1\]"),
         (
             {"spatial": np.array([[0, 1, 4, 4, 2, 5], [1, 2, 2, 2, 2, 2]], np.int64)},
@@ -599,3 +618,134 @@ def test_kernel_runs_on_valid_inputs():
     assert args["synops"][0].tolist() == [2 * (1 + 4 + 1), 2 + 6, 2 * 3]
     assert args["counts"][0].tolist() == [1, 1, 1]
     assert args["spike_i"][0, : args["n_spikes"][0]].tolist() == [0, 1, 2]
+
+
+# ------------------------------------------------------------ threshold units
+def in_threshold_units_by_hand(layers):
+    """The layers with every potential in units of its neuron's threshold, as
+    docs/cnn.md states it: feature map o's kernel over its map's threshold, a
+    pooling layer's weight over its threshold, a dense neuron's weights over
+    its own; every threshold 1."""
+    out = []
+    for spec in layers:
+        spec = dict(spec)
+        if spec["type"] == "pool":
+            threshold = spec.get("threshold", 0.8)
+            spec["weight"] = spec.get("weight", 1.0) / threshold
+            spec["threshold"] = 1.0
+        else:
+            th = np.asarray(spec["thresholds"], np.float64)
+            # conv (C_out, C_in, K, K): by map; dense (n_in, n_out): by column
+            by = th.reshape(-1, 1, 1, 1) if spec["type"] == "conv" else th
+            spec["weights"] = np.asarray(spec["weights"], np.float64) / by
+            spec["thresholds"] = np.ones_like(th)
+        out.append(spec)
+    return out
+
+
+PLANS = {
+    "conv": [("conv", 4, 3, -0.5)],
+    "conv-pool": [("conv", 3, 2, 0.0), ("pool",)],
+    "deep": [
+        ("conv", 4, 3, -0.4),
+        ("pool",),
+        ("conv", 5, 2, -0.3),
+        ("pool",),
+        ("dense", 6, -0.4),
+        ("dense", 3, -1.0),
+    ],
+}
+
+
+def varied_pools(rng, layers):
+    """Pooling thresholds other than 0.8, and a pooling weight, so that their
+    division is tested too."""
+    for spec in layers:
+        if spec["type"] == "pool":
+            spec["threshold"] = float(rng.uniform(0.5, 1.5))
+            spec["weight"] = float(rng.uniform(0.8, 1.2))
+    return layers
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+@pytest.mark.parametrize("t_ref", [0.0, T_REF])
+def test_threshold_units_give_the_same_spikes(plan, t_ref):
+    rng = np.random.default_rng(19)
+    shape = (2, 10, 10)
+    layers = varied_pools(rng, random_layers(rng, shape, PLANS[plan], t_ref=t_ref))
+    streams = random_streams(rng, 5, shape, 200, 30_000)
+    plain = simulate_conv(streams, shape, layers, record_spikes=True)
+    # The kernel in threshold units against the reference on the given
+    # parameters: every spike, times to 1e-9, potentials given back in volts.
+    units = assert_matches_reference(streams, shape, layers, threshold_units=True)
+    for i in range(len(streams)):
+        np.testing.assert_array_equal(units.spike_neurons[i], plain.spike_neurons[i])
+        np.testing.assert_allclose(
+            units.spike_times[i], plain.spike_times[i], rtol=1e-9
+        )
+    for field in ("counts", "synops", "inhibitions"):
+        np.testing.assert_array_equal(getattr(units, field), getattr(plain, field))
+    np.testing.assert_allclose(units.v, plain.v, rtol=1e-9, atol=1e-12)
+    # Not vacuous: every layer fired (the next one was reached) and so did the last.
+    assert plain.counts.sum() > 0 and np.all(plain.synops.sum(axis=0) > 0)
+    # Not the same arithmetic: the potentials round differently.
+    assert not np.array_equal(units.v, plain.v)
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+def test_threshold_units_are_the_network_divided_by_its_thresholds(plan):
+    # simulate_conv(threshold_units=True) simulates, bit for bit, the network
+    # divided by hand; the reference agrees with the kernel on that network
+    # exactly as on any other.
+    rng = np.random.default_rng(23)
+    shape = (2, 9, 9)
+    layers = varied_pools(rng, random_layers(rng, shape, PLANS[plan]))
+    streams = random_streams(rng, 4, shape, 200, 30_000)
+    units = simulate_conv(streams, shape, layers, record_spikes=True,
+                          threshold_units=True)  # fmt: skip
+    by_hand = assert_matches_reference(
+        streams, shape, in_threshold_units_by_hand(layers)
+    )
+    for field in ("counts", "synops", "inhibitions"):
+        np.testing.assert_array_equal(getattr(units, field), getattr(by_hand, field))
+    for u, h in zip(units.spike_neurons, by_hand.spike_neurons, strict=True):
+        np.testing.assert_array_equal(u, h)
+    last = layers[-1]
+    th = np.asarray(last.get("thresholds", [last.get("threshold", 0.8)]))
+    volts = np.repeat(th, units.v.shape[1] // len(th))
+    np.testing.assert_array_equal(units.v, by_hand.v * volts)
+    assert units.counts.sum() > 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    network=networks(),
+    seed=st.integers(0, 2**32 - 1),
+    t_ref=st.sampled_from([0.0, 1e-3, 3e-3]),
+)
+def test_random_networks_in_threshold_units_match_reference(network, seed, t_ref):
+    # Weights and thresholds drawn from continuous ranges: a potential within
+    # rounding of its threshold, where the two arithmetics could part, has
+    # probability ~1e-15 per comparison.
+    shape, plan = network
+    rng = np.random.default_rng(seed)
+    layers = random_layers(rng, shape, plan, tau=10e-3, t_ref=t_ref)
+    streams = random_streams(rng, 3, shape, 40, 8_000)
+    result = assert_matches_reference(streams, shape, layers, threshold_units=True)
+    target(float(np.log1p(result.counts.sum())))
+
+
+def test_a_pooling_weight_of_1_is_the_default_bit_for_bit():
+    rng = np.random.default_rng(29)
+    shape = (2, 8, 8)
+    plan = [("conv", 3, 3, -0.4), ("pool",), ("dense", 4, -1.0)]
+    layers = random_layers(rng, shape, plan)
+    streams = random_streams(rng, 4, shape, 200, 30_000)
+    default = simulate_conv(streams, shape, layers, record_spikes=True)
+    layers[1]["weight"] = 1.0
+    given_1 = simulate_conv(streams, shape, layers, record_spikes=True)
+    for field in ("counts", "v", "synops", "inhibitions"):
+        np.testing.assert_array_equal(getattr(default, field), getattr(given_1, field))
+    layers[1]["weight"] = 0.6  # three inputs to fire a rested pooling neuron
+    lighter = assert_matches_reference(streams, shape, layers)
+    assert 0 < lighter.counts.sum() < default.counts.sum()

@@ -13,7 +13,9 @@ MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(spikeclf.__path__, "spikeclf.")
     if not info.name.split(".")[-1].startswith("_")
-    or info.name.endswith(("_mlp", "_ann", "_digits", "_home", "_mnist", "_nmnist"))
+    or info.name.endswith(
+        ("_mlp", "_cnn", "_ann", "_digits", "_home", "_mnist", "_nmnist")
+    )
 )
 OPTIONAL = {"spikeclf.nir": "nir"}
 

@@ -1,11 +1,16 @@
-"""The float32 inference simulator: against the reference rounded to float32, event
-for event, against the float64 kernel, and through SpikingMLPClassifier."""
+"""The float32 inference simulators: against the references rounded to float32,
+event for event, against the float64 kernels, and through SpikingMLPClassifier and
+SpikingCNNClassifier."""
 
 import pickle
 
+import joblib
 import numpy as np
 import pytest
+import test_conv as conv
 from conftest import DATA_FREE_CHECKS, quick
+from hypothesis import HealthCheck, given, settings, target
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 from test_simulator import (
@@ -15,7 +20,11 @@ from test_simulator import (
     reference_runs,
 )
 
+import spikeclf
 from spikeclf import SpikingCNNClassifier, SpikingMLPClassifier, load_digits_events
+from spikeclf._reference import simulate_conv_reference
+from spikeclf.convolution import simulate_conv
+from spikeclf.events import check_events
 from spikeclf.simulator import simulate
 
 
@@ -171,7 +180,8 @@ def test_inference_dtype_is_a_parameter(digits_model):
         clf.set_params(inference_dtype="float64")
     with pytest.raises(InvalidParameterError, match="inference_dtype"):
         quick(inference_dtype="float16").fit(X_test[:20], np.arange(20) % 2)
-    assert "inference_dtype" not in SpikingCNNClassifier().get_params()
+    # The CNN has had the parameter since its float32 kernel (before: absent).
+    assert SpikingCNNClassifier().get_params()["inference_dtype"] == "float64"
 
 
 def test_a_model_saved_before_inference_dtype_loads_and_predicts(digits_model):
@@ -188,3 +198,184 @@ def test_a_model_saved_before_inference_dtype_loads_and_predicts(digits_model):
 def test_sklearn_data_free_checks_in_float32(check):
     estimator = SpikingMLPClassifier(inference_dtype="float32")
     check(type(estimator).__name__, estimator)
+
+
+# ------------------------------------------------------------ convolutional
+@pytest.mark.parametrize("plan", list(conv.PLANS))
+@pytest.mark.parametrize("t_ref", [0.0, conv.T_REF])
+def test_float32_conv_kernel_matches_float32_reference(plan, t_ref):
+    # Every spike and every potential bit for bit: the parameters as given, and
+    # in threshold units (the reference on the network divided by hand).
+    rng = np.random.default_rng(31)
+    shape = (2, 10, 10)
+    layers = conv.varied_pools(
+        rng, conv.random_layers(rng, shape, conv.PLANS[plan], t_ref=t_ref)
+    )
+    streams = conv.random_streams(rng, 4, shape, 200, 30_000)
+    plain = conv.assert_matches_reference(streams, shape, layers, dtype=np.float32)
+    in_units = conv.in_threshold_units_by_hand(layers)
+    units = conv.assert_matches_reference(streams, shape, in_units, dtype="float32")
+    assert plain.counts.sum() > 0 and np.all(plain.synops.sum(axis=0) > 0)
+    assert units.counts.sum() > 0 and plain.v.dtype == units.v.dtype == np.float64
+
+
+def test_the_float32_conv_reference_does_round():
+    """So that the comparisons above tell the dtypes apart."""
+    rng = np.random.default_rng(37)
+    shape = (2, 10, 10)
+    layers = conv.random_layers(rng, shape, conv.PLANS["deep"])
+    streams = conv.random_streams(rng, 3, shape, 200, 30_000)
+    packed = check_events(streams, (10, 10, 2))
+    layers_us = conv.in_microseconds(layers)
+    differ = []
+    for i in range(packed.n_samples):
+        channel, t = packed.sample(i)
+        r32 = simulate_conv_reference(channel, t, shape, layers_us, dtype=np.float32)
+        r64 = simulate_conv_reference(channel, t, shape, layers_us)
+        differ.append(not np.array_equal(r32["v"][0], r64["v"][0]))
+    assert any(differ)
+    with pytest.raises(ValueError, match="float64 or float32"):
+        simulate_conv_reference(channel, t, shape, layers_us, dtype=np.float16)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    network=conv.networks(),
+    seed=st.integers(0, 2**32 - 1),
+    t_ref=st.sampled_from([0.0, 1e-3, 3e-3]),
+    discrete=st.booleans(),
+)
+def test_random_conv_networks_match_float32_reference(network, seed, t_ref, discrete):
+    shape, plan = network
+    rng = np.random.default_rng(seed)
+    layers = conv.random_layers(
+        rng, shape, plan, discrete=discrete, tau=10e-3, t_ref=t_ref
+    )
+    streams = conv.random_streams(rng, 3, shape, 40, 8_000)
+    result = conv.assert_matches_reference(streams, shape, layers, dtype=np.float32)
+    target(float(np.log1p(result.counts.sum())))
+
+
+def test_simulate_conv_checks_its_dtype_and_float32_overflow():
+    layers = conv.good_layers()
+    events = [spikeclf.make_events([0], [0], [0])]
+    for dtype in ("float16", np.int32, None):
+        with pytest.raises(ValueError, match="dtype must be float64 or float32"):
+            simulate_conv(events, (1, 5, 5), layers, dtype=dtype)
+    big = conv.changed(0, weights=np.full((2, 1, 3, 3), 1e39))
+    with pytest.raises(ValueError, match=r"layer 0 \(conv\): weights .* in float32"):
+        simulate_conv(events, (1, 5, 5), big, dtype=np.float32)
+    tiny = conv.changed(2, thresholds=np.full(3, 1e-50))
+    with pytest.raises(ValueError, match=r"layer 2 \(dense\): thresholds .* float32"):
+        simulate_conv(events, (1, 5, 5), tiny, dtype=np.float32)
+    # In threshold units the division itself can overflow float64.
+    small = conv.changed(0, thresholds=np.full(2, 1e-310))
+    with pytest.raises(ValueError, match="weights hold NaN or infinite"):
+        simulate_conv(events, (1, 5, 5), small, threshold_units=True)
+
+
+@pytest.fixture(scope="module")
+def digits_cnn():
+    """A small CNN of the built-in digits, and held-out 1 s presentations."""
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    clf = SpikingCNNClassifier(
+        "8c3-p2-40", max_iter=3, output_loss="cross_entropy", random_state=0
+    ).fit(X[:1200], y[:1200])
+    X_test, _ = load_digits_events(return_X_y=True, duration=1.0, random_state=1)
+    return clf, X_test[1200:1500], y[1200:1500]
+
+
+def test_cnn_float32_and_threshold_units_predict_as_float64(digits_cnn):
+    clf, X_test, y_test = digits_cnn
+    packed = check_events(X_test, clf.sensor_size_)
+    network = clf._prediction_network
+    plain = network.simulate(packed)  # the parameters as they are, in float64
+    runs = {
+        "float64": network.simulate(packed, threshold_units=True),
+        "float32": network.simulate(packed, dtype="float32", threshold_units=True),
+    }
+    expected = np.argmax(clf._proba(plain), axis=1)
+    assert np.mean(clf.classes_[expected] == y_test) > 0.6  # a model worth comparing
+    assert plain.counts.sum() > 50 * len(X_test)  # not vacuous
+    for dtype, result in runs.items():
+        assert np.mean(np.argmax(clf._proba(result), axis=1) == expected) >= 0.98
+        same_counts = np.mean(np.all(result.counts == plain.counts, axis=1))
+        assert same_counts >= (0.98 if dtype == "float64" else 0.9), dtype
+        assert abs(result.counts.sum() / plain.counts.sum() - 1) < 0.01
+        assert abs(result.synops.sum() / plain.synops.sum() - 1) < 0.01
+    # What predict does: float64 in threshold units, and float32 when asked.
+    np.testing.assert_array_equal(
+        clf.predict_proba(X_test), clf._proba(runs["float64"])
+    )
+    try:
+        proba32 = clf.set_params(inference_dtype="float32").predict_proba(X_test)
+    finally:
+        clf.set_params(inference_dtype="float64")
+    np.testing.assert_array_equal(proba32, clf._proba(runs["float32"]))
+    # Training stays float64: the parameter changes predictions only.
+    assert all(k.dtype == np.float64 for k in network.kernels if k is not None)
+
+
+def test_cnn_inference_dtype_is_validated():
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    with pytest.raises(InvalidParameterError, match="inference_dtype"):
+        SpikingCNNClassifier("4c3", inference_dtype="float16").fit(X[:20], y[:20])
+    copy = clone(SpikingCNNClassifier(inference_dtype="float32"))
+    assert copy.get_params()["inference_dtype"] == "float32"
+
+
+def test_cnn_round_trips_keep_inference_dtype(digits_cnn, tmp_path):
+    clf, X_test, _ = digits_cnn
+    clf = clone(clf).set_params(max_iter=1, inference_dtype="float32")
+    X, y = load_digits_events(return_X_y=True, random_state=0)
+    clf.fit(X[:300], y[:300])
+    expected = clf.predict_proba(X_test[:100])
+    joblib.dump(clf, tmp_path / "cnn.joblib")
+    loaded = joblib.load(tmp_path / "cnn.joblib")
+    assert loaded.inference_dtype == "float32"
+    np.testing.assert_array_equal(loaded.predict_proba(X_test[:100]), expected)
+    skops_io = pytest.importorskip("skops.io")
+    skops_io.dump(clf, tmp_path / "cnn.skops")
+    loaded = skops_io.load(tmp_path / "cnn.skops", trusted=spikeclf.SKOPS_TRUSTED_TYPES)
+    assert loaded.inference_dtype == "float32"
+    np.testing.assert_array_equal(loaded.predict_proba(X_test[:100]), expected)
+    # Saved before the parameter existed: float64, as the CNN predicted then.
+    state = pickle.loads(pickle.dumps(clf)).__getstate__()
+    del state["inference_dtype"]
+    old = SpikingCNNClassifier.__new__(SpikingCNNClassifier)
+    old.__setstate__(state)
+    assert old.inference_dtype == "float64"
+    np.testing.assert_array_equal(
+        old.predict_proba(X_test[:100]),
+        clf.set_params(inference_dtype="float64").predict_proba(X_test[:100]),
+    )
+
+
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_data_free_checks_of_the_cnn_in_float32(check):
+    estimator = SpikingCNNClassifier(inference_dtype="float32")
+    check(type(estimator).__name__, estimator)
+
+
+def test_the_float32_conv_kernel_takes_float32_arrays_only():
+    from spikeclf._conv32 import ConvStream
+    from spikeclf._conv32 import simulate as conv32_kernel
+
+    args = conv.kernel_arguments()
+    with pytest.raises(ValueError, match="dtype mismatch"):
+        conv32_kernel(**args)
+    network = ("spatial_weights", "spatial_thresholds", "weights", "thresholds")
+    in_float32 = {
+        name: [None if a is None else a.astype(np.float32) for a in args[name]]
+        for name in network
+    }
+    args = conv.kernel_arguments(**in_float32)
+    assert conv32_kernel(**args) == 0
+    # What the float64 kernel gives (tests/test_conv.py).
+    assert args["synops"][0].tolist() == [2 * (1 + 4 + 1), 2 + 6, 2 * 3]
+    assert args["counts"][0].tolist() == [1, 1, 1]
+    stream_args = [args[name] for name in list(args)[4:16]]
+    ConvStream(*stream_args)
+    stream_args[1] = [w.astype(np.float64) for w in stream_args[1][:1]] + [None]
+    with pytest.raises(ValueError, match="dtype mismatch"):
+        ConvStream(*stream_args)

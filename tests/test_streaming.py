@@ -47,6 +47,9 @@ def models(digits):
             (40,), max_iter=2, random_state=0, inference_dtype="float32"
         ),
         "cnn": SpikingCNNClassifier("4c3-p2-20", max_iter=2, random_state=0),
+        "cnn32": SpikingCNNClassifier(
+            "4c3-p2-20", max_iter=2, random_state=0, inference_dtype="float32"
+        ),
     }
 
 
@@ -58,7 +61,7 @@ def _fit(models, name, digits):
     return clf
 
 
-@pytest.fixture(scope="module", params=["mlp64", "mlp32", "cnn"])
+@pytest.fixture(scope="module", params=["mlp64", "mlp32", "cnn", "cnn32"])
 def fitted(request, models, digits):
     return _fit(models, request.param, digits)
 

@@ -14,6 +14,13 @@ def _streams(n, duration):
     return encoder.fit_transform(images), rng.integers(0, 10, n)
 
 
+def _network(events, labels):
+    """The paper's CNN after 10 training samples (Eq. 10 initialization)."""
+    clf = SpikingCNNClassifier(sensor_size=(28, 28, 1), random_state=0)
+    clf.partial_fit(events[:10], labels[:10], classes=np.arange(10))
+    return clf.network_
+
+
 class ConvLayers:
     """Inference, 300 ms presentations at 5,000 events/s, untrained (Eq. 10) network."""
 
@@ -21,9 +28,7 @@ class ConvLayers:
 
     def setup(self):
         self.events, labels = _streams(200, 0.3)
-        clf = SpikingCNNClassifier(sensor_size=(28, 28, 1), random_state=0)
-        clf.partial_fit(self.events[:10], labels[:10], classes=np.arange(10))
-        self.network = clf.network_
+        self.network = _network(self.events, labels)
         self.layers = self.network.layer_dicts()
 
     def time_simulate(self):
@@ -40,6 +45,27 @@ class ConvLayers:
         return float(result.synops.sum()) / (time.perf_counter() - start)
 
     track_synops_per_second.unit = "synaptic operations/s"
+
+
+class ConvInference:
+    """The same simulation as predict runs it (threshold units, in float64 or
+    float32) and on the parameters as given (docs/cnn.md, Cheaper inference)."""
+
+    timeout = 300
+    params = (["as given", "threshold units", "float32"],)
+    param_names = ["simulation"]
+    OPTIONS = {
+        "as given": {},
+        "threshold units": {"threshold_units": True},
+        "float32": {"threshold_units": True, "dtype": np.float32},
+    }
+
+    def setup(self, simulation):
+        self.events, labels = _streams(200, 0.3)
+        self.layers = _network(self.events, labels).layer_dicts()
+
+    def time_simulate(self, simulation):
+        simulate_conv(self.events, (1, 28, 28), self.layers, **self.OPTIONS[simulation])
 
 
 class TrainEpochCNN:
