@@ -3,7 +3,7 @@
 The estimators differ in their network (its construction and its
 regularization per layer); everything that turns epochs of event streams into
 a fitted classifier is here, over a network object with ``train_epoch`` and
-``simulate`` (spikeclf._network.Network, spikeclf._cnn.ConvNetwork).
+``simulate`` (spikeclf._network.Network and ConvNetwork).
 """
 
 import copy
@@ -464,7 +464,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         return packed, y
 
     @staticmethod
-    def _per_layer(value, n_layers, name):
+    def _hidden_and_output(value, n_layers, name):
         if np.ndim(value) == 0:
             return [float(value)] * n_layers
         values = [float(v) for v in value]

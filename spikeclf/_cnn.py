@@ -1,7 +1,5 @@
 """SpikingCNNClassifier: a spiking convolutional network trained by backprop."""
 
-import re
-from dataclasses import dataclass, field
 from numbers import Real
 
 import numpy as np
@@ -10,252 +8,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import TRAINING_CONSTRAINTS, BaseSpikingClassifier
-from ._conv import KINDS
-from ._network import (
-    Solver,
-    initial_thresholds,
-    layer_constants,
-    run_training,
-    training_constants,
-    zero_moments,
-)
-from .convolution import simulate_conv
+from ._network import ConvNetwork, initial_thresholds, parse_layers
 
 __all__ = ["SpikingCNNClassifier"]
 
-_LAYER = re.compile(r"^(?:(\d+)c(\d+)|p2|(\d+))$")
-
-
-def parse_layers(spec):
-    """``"20c5-p2-50c5-p2-200"`` -> [("conv", 20, 5), ("pool",), ..., ("dense", 200)].
-
-    Raises ValueError naming the part it cannot read.
-    """
-    layers = []
-    for part in str(spec).split("-"):
-        match = _LAYER.match(part.strip())
-        if match is None:
-            raise ValueError(
-                f"layers: cannot read {part!r} in {spec!r}; use NcK (N feature maps "
-                "of KxK), p2 (2x2 pooling) or N (fully connected), joined by '-'"
-            )
-        maps, size, units = match.groups()
-        if maps is not None:
-            layers.append(("conv", int(maps), int(size)))
-        elif units is not None:
-            layers.append(("dense", int(units)))
-        else:
-            layers.append(("pool",))
-        if layers[-1][0] != "dense" and any(ly[0] == "dense" for ly in layers[:-1]):
-            raise ValueError(f"layers: {part!r} comes after a fully connected layer")
-        if any(n < 1 for n in layers[-1][1:]):
-            raise ValueError(f"layers: sizes must be positive, got {part!r}")
-    return layers
-
-
-@dataclass
-class ConvNetwork:
-    """Parameters and training state of a spiking CNN, in the kernels' layout.
-
-    ``spatial`` is the kernel's (n_spatial, 6) table (kind, C_in, H_in, W_in,
-    C_out, K); ``kernels[l]`` the convolution weights as (C_in, K, K, C_out)
-    (None for pooling); the fully connected tail as in spikeclf._network.Network.
-    """
-
-    input_shape: tuple
-    spatial: np.ndarray
-    kernels: list
-    spatial_thresholds: list
-    spatial_th_min: list
-    spatial_kappa: np.ndarray
-    weights: list
-    thresholds: list
-    th_min: list
-    kappa: np.ndarray
-    tau: float
-    refractory: float
-    moments: list = field(default_factory=list)
-    counters: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
-
-    @classmethod
-    def initialize(
-        cls,
-        input_shape,
-        layers,
-        n_out,
-        alpha,
-        kappa,
-        tau,
-        refractory,
-        threshold_min,
-        pool_threshold,
-        rng,
-    ):
-        """Eq. 10 per layer, M the synapses of a neuron (C_in K K in a convolution)."""
-        shape, spatial, kernels, sp_th, dense_sizes = input_shape, [], [], [], []
-        trained = iter(alpha)
-        for layer in layers:
-            if layer[0] == "conv":
-                _, c_out, size = layer
-                if size > min(shape[1:]):
-                    raise ValueError(
-                        f"layers: a {size}x{size} kernel does not fit its "
-                        f"{shape[1]}x{shape[2]} input"
-                    )
-                m = shape[0] * size * size
-                bound = np.sqrt(3.0 / m)
-                kernels.append(
-                    rng.uniform(-bound, bound, (shape[0], size, size, c_out))
-                )
-                sp_th.append(np.full(c_out, next(trained) * bound))
-                spatial.append([KINDS["conv"], *shape, c_out, size])
-                shape = (c_out, shape[1] - size + 1, shape[2] - size + 1)
-            elif layer[0] == "pool":
-                if min(shape[1:]) < 2:
-                    raise ValueError(f"layers: a 2x2 pooling on a {shape[1:]} input")
-                kernels.append(None)
-                sp_th.append(np.full(shape[0], float(pool_threshold)))
-                spatial.append([KINDS["pool"], *shape, shape[0], 2])
-                shape = (shape[0], shape[1] // 2, shape[2] // 2)
-            else:
-                dense_sizes.append(layer[1])
-        sizes = [int(np.prod(shape)), *dense_sizes, n_out]
-        weights, thresholds = [], []
-        for (m, n), th in zip(
-            zip(sizes[:-1], sizes[1:], strict=False),
-            initial_thresholds(sizes, list(trained)),
-            strict=True,
-        ):
-            bound = np.sqrt(3.0 / m)
-            weights.append(rng.uniform(-bound, bound, size=(m, n)))
-            thresholds.append(np.full(n, th))
-        is_conv = [row[0] == KINDS["conv"] for row in spatial]
-        kappa = list(kappa)
-        return cls(
-            input_shape=tuple(input_shape),
-            spatial=np.array(spatial, dtype=np.int64).reshape(-1, 6),
-            kernels=kernels,
-            spatial_thresholds=sp_th,
-            spatial_th_min=[threshold_min * th for th in sp_th],
-            spatial_kappa=np.array([kappa.pop(0) if c else 0.0 for c in is_conv]),
-            weights=weights,
-            thresholds=thresholds,
-            th_min=[threshold_min * th for th in thresholds],
-            kappa=np.array(kappa, dtype=float),
-            tau=tau,
-            refractory=refractory,
-        )
-
-    @property
-    def sizes(self):
-        """Neurons of the fully connected layers, after the inputs of the first."""
-        return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
-
-    def parameters(self):
-        """The trained arrays: kernels, their thresholds, then the dense layers'."""
-        trained = [k is not None for k in self.kernels]
-        return [
-            *(k for k in self.kernels if k is not None),
-            *(th for th, t in zip(self.spatial_thresholds, trained, strict=True) if t),
-            *self.weights,
-            *self.thresholds,
-        ]
-
-    def layer_dicts(self):
-        """The layers as :func:`spikeclf.convolution.simulate_conv` takes them."""
-        common = {"tau": self.tau, "refractory": self.refractory}
-        layers = []
-        for row, kernel, th, kappa in zip(
-            self.spatial,
-            self.kernels,
-            self.spatial_thresholds,
-            self.spatial_kappa,
-            strict=True,
-        ):
-            if row[0] == KINDS["conv"]:
-                layers.append(
-                    {
-                        "type": "conv",
-                        "weights": kernel.transpose(3, 0, 1, 2),
-                        "thresholds": th,
-                        "kappa": float(kappa),
-                        **common,
-                    }
-                )
-            else:
-                layers.append({"type": "pool", "threshold": float(th[0]), **common})
-        for w, th, kappa in zip(self.weights, self.thresholds, self.kappa, strict=True):
-            layers.append(
-                {
-                    "type": "dense",
-                    "weights": w,
-                    "thresholds": th,
-                    "kappa": float(kappa),
-                    **common,
-                }
-            )
-        return layers
-
-    def simulate(
-        self,
-        packed,
-        *,
-        t_end=None,
-        n_jobs=None,
-        record_spikes=False,
-        dtype=np.float64,
-        threshold_units=False,
-    ):
-        """Inference: output counts and potentials of every sample, in
-        ``dtype`` (see :func:`spikeclf.convolution.simulate_conv`)."""
-        return simulate_conv(
-            packed,
-            self.input_shape,
-            self.layer_dicts(),
-            t_end=t_end,
-            record_spikes=record_spikes,
-            n_jobs=n_jobs,
-            dtype=dtype,
-            threshold_units=threshold_units,
-        )
-
-    def train_epoch(self, packed, t_end_us, targets, order, **settings):
-        """One pass over ``order``; parameters change in place.
-
-        ``settings`` are the fields of :class:`spikeclf._network.Solver`;
-        ``rho`` and ``reg_lambda`` have one value per layer, spatial then dense.
-        """
-        solver = Solver(**settings)
-        if solver.adam is not None and not self.moments:
-            self.moments = [
-                zero_moments(self.kernels, self.spatial_thresholds),
-                zero_moments(self.weights, self.thresholds),
-            ]
-        return run_training(self, packed, t_end_us, targets, order, solver)
-
-    def kernel_layers(self, solver):
-        """The arrays and constants of every layer as the training kernel reads them."""
-        adam = solver.adam is not None
-        spatial = layer_constants(
-            len(self.kernels), self.tau, self.refractory, self.spatial_kappa
-        )
-        return {
-            "spatial": self.spatial,
-            "spatial_kind": [int(row[0]) for row in self.spatial],
-            "spatial_c_out": [int(row[4]) for row in self.spatial],
-            "kernels": self.kernels,
-            "spatial_thresholds": self.spatial_thresholds,
-            "spatial_th_min": self.spatial_th_min,
-            "spatial_moments": self.moments[0] if adam else [],
-            **{f"spatial_{name}": value for name, value in spatial.items()},
-            "sizes": np.array(self.sizes, dtype=np.int64),
-            "weights": self.weights,
-            "thresholds": self.thresholds,
-            "th_min": self.th_min,
-            "moments": self.moments[1] if adam else [],
-            **layer_constants(len(self.weights), self.tau, self.refractory, self.kappa),
-            **training_constants(self, solver),
-        }
+# ConvNetwork lived here: models pickled before it moved refer to
+# spikeclf._cnn.ConvNetwork, which the import above keeps loadable.
 
 
 class SpikingCNNClassifier(BaseSpikingClassifier):
@@ -515,7 +273,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
             (channels, height, width),
             layers,
             len(classes),
-            self._per_layer(self.alpha, n_trained, "alpha"),
+            self._hidden_and_output(self.alpha, n_trained, "alpha"),
             self._kappa(layers),
             self.tau,
             self.refractory,
@@ -554,7 +312,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         """
         net = self.network_
         n_trained = sum(k is not None for k in net.kernels) + len(net.weights)
-        alpha = iter(self._per_layer(self.alpha, n_trained, "alpha"))
+        alpha = iter(self._hidden_and_output(self.alpha, n_trained, "alpha"))
         rho, reg = [], []
         for row, kernel in zip(net.spatial, net.kernels, strict=True):
             if kernel is None:

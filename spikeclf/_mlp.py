@@ -299,7 +299,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self._rng = check_random_state(self.random_state)
         network = Network.initialize(
             sizes,
-            self._per_layer(self.alpha, n_layers, "alpha"),
+            self._hidden_and_output(self.alpha, n_layers, "alpha"),
             self._kappa(n_layers),
             self.tau,
             self.refractory,
@@ -310,7 +310,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
 
     def _adopt(self, network, classes, sensor_size):
         super()._adopt(network, classes, sensor_size)
-        alpha = self._per_layer(self.alpha, len(network.weights), "alpha")
+        alpha = self._hidden_and_output(self.alpha, len(network.weights), "alpha")
         self._initial_thresholds = initial_thresholds(network.sizes, alpha)
 
     def _regularization(self, decay):

@@ -25,6 +25,8 @@ SKOPS_TRUSTED_TYPES = [
     "spikeclf._mlp.SpikingMLPClassifier",
     "spikeclf._network.Network",
     "spikeclf._cnn.SpikingCNNClassifier",
+    "spikeclf._network.ConvNetwork",
+    # where ConvNetwork was before it joined Network (files saved before)
     "spikeclf._cnn.ConvNetwork",
 ]
 

@@ -40,9 +40,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._cnn import ConvNetwork, SpikingCNNClassifier, parse_layers
+from ._cnn import SpikingCNNClassifier
 from ._mlp import SpikingMLPClassifier
-from ._network import Network
+from ._network import ConvNetwork, Network, parse_layers
 
 __all__ = ["NIRExportWarning", "from_nir", "to_nir"]
 
@@ -433,7 +433,7 @@ def _cnn_of(spatial, dense, neuron, input_shape, classes, sensor_size):
         input_shape,
         parse_layers(layers),
         len(classes),
-        estimator._per_layer(estimator.alpha, len(trained), "alpha"),
+        estimator._hidden_and_output(estimator.alpha, len(trained), "alpha"),
         kappa,
         estimator.tau,
         estimator.refractory,

@@ -204,9 +204,9 @@ def simulate(
         weights, thresholds = in_threshold_units(weights, thresholds)
     weights, thresholds = _check_network(weights, thresholds, packed, dtype)
     n_layers = len(weights)
-    tau_us = _per_layer(tau, n_layers, "tau", low=0, closed=False) * 1e6
-    t_ref_us = _per_layer(refractory, n_layers, "refractory", low=0) * 1e6
-    kappa = _per_layer(
+    tau_us = _checked_per_layer(tau, n_layers, "tau", low=0, closed=False) * 1e6
+    t_ref_us = _checked_per_layer(refractory, n_layers, "refractory", low=0) * 1e6
+    kappa = _checked_per_layer(
         lateral_inhibition, n_layers, "lateral_inhibition", low=-1, high=0
     )
     if reset not in ("subtract", "zero"):
@@ -353,7 +353,7 @@ def _check_network(weights, thresholds, packed, dtype=np.float64):
     return weights, thresholds
 
 
-def _per_layer(value, n_layers, name, low=None, high=None, closed=True):
+def _checked_per_layer(value, n_layers, name, low=None, high=None, closed=True):
     values = np.asarray(value, dtype=np.float64)
     if values.ndim == 0:
         values = np.full(n_layers, float(values))

@@ -26,11 +26,16 @@ from joblib import effective_n_jobs
 from sklearn.utils.validation import check_is_fitted
 
 from . import _lif, _lif32
-from ._cnn import ConvNetwork
+from ._network import ConvNetwork
 from .convolution import STREAMS as _CONV_STREAMS
 from .convolution import prepared_network
 from .events import EventStreamError, check_events, iter_packed
-from .simulator import SimulationResult, _check_network, _per_layer, in_threshold_units
+from .simulator import (
+    SimulationResult,
+    _check_network,
+    _checked_per_layer,
+    in_threshold_units,
+)
 
 __all__ = ["EarlyDecisions", "EventStream", "early_decisions"]
 
@@ -447,9 +452,11 @@ def kernel_arguments(network, n_channels, options):
         sizes,
         list(weights),
         list(thresholds),
-        _per_layer(network.tau, n_layers, "tau", low=0, closed=False) * 1e6,
-        _per_layer(network.refractory, n_layers, "refractory", low=0) * 1e6,
-        _per_layer(network.kappa, n_layers, "lateral_inhibition", low=-1, high=0),
+        _checked_per_layer(network.tau, n_layers, "tau", low=0, closed=False) * 1e6,
+        _checked_per_layer(network.refractory, n_layers, "refractory", low=0) * 1e6,
+        _checked_per_layer(
+            network.kappa, n_layers, "lateral_inhibition", low=-1, high=0
+        ),
         network.reset == "zero",
         bool(network.lower_bound),
     )

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from spikeclf._cnn import ConvNetwork
 from spikeclf._conv import KINDS
+from spikeclf._network import ConvNetwork
 from spikeclf._reference import simulate_conv_reference, train_step_conv_reference
 from spikeclf.events import PackedEvents
 
