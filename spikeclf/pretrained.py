@@ -43,10 +43,21 @@ __all__ = [
 class PretrainedModel:
     """One shipped network: its file, the task it was trained on, how it was made.
 
-    ``task`` is the name :func:`spikeclf.experiments.load_task` takes and
-    ``seed`` the ``--seed`` of the training run (the pixel permutation of
-    permutation-invariant MNIST comes from it). ``commands`` train the model
-    and turn it into the shipped file.
+    Parameters
+    ----------
+    name : str
+        The name :func:`load_pretrained` takes.
+    file : str
+        The file in ``spikeclf/models``.
+    task : str
+        The data set, as :func:`spikeclf.experiments.load_task` takes it.
+    seed : int
+        The ``--seed`` of the training run (the pixel permutation of
+        permutation-invariant MNIST comes from it).
+    summary : str
+        One line on the network and how it was trained.
+    commands : tuple of str
+        The commands that train the model and turn it into the shipped file.
     """
 
     name: str
@@ -120,7 +131,18 @@ PRETRAINED_TRUSTED_TYPES = [
 
 
 def pretrained_model(name):
-    """The :class:`PretrainedModel` of ``name``; ValueError listing the names."""
+    """The :class:`PretrainedModel` of ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`PRETRAINED`'s names; any other is a ValueError that lists
+        them.
+
+    Returns
+    -------
+    PretrainedModel
+    """
     try:
         return PRETRAINED[name]
     except (KeyError, TypeError):
@@ -181,7 +203,17 @@ def load_pretrained(name):
 
 
 def read_pretrained(path):
-    """A model written by :func:`package_pretrained`, with float64 parameters."""
+    """A model written by :func:`package_pretrained`, with float64 parameters.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.skops`` file.
+
+    Returns
+    -------
+    estimator : Pipeline or fitted classifier
+    """
     import skops.io
 
     estimator = skops.io.load(path, trusted=PRETRAINED_TRUSTED_TYPES)
@@ -235,7 +267,24 @@ def package_pretrained(classifier, task, path, *, random_state=0, log=print):
 
 
 def inference_model(classifier, task, *, random_state=0):
-    """``classifier`` for prediction only, behind its encoder for image tasks."""
+    """``classifier`` for prediction only, behind its encoder for image tasks.
+
+    Parameters
+    ----------
+    classifier : fitted SpikingMLPClassifier or SpikingCNNClassifier
+        Not changed: the model is a copy.
+    task : ImageTask or EventTask
+        The training images fit the encoder (and its pixel permutation);
+        an event task gets no encoder.
+    random_state : int, default=0
+        The ``--seed`` of the training run.
+
+    Returns
+    -------
+    Pipeline or classifier
+        Its network is the prediction network (the parameter mean, if any),
+        without optimizer state.
+    """
     classifier = copy.deepcopy(classifier)
     classifier.network_ = prediction_copy(classifier._prediction_network)
     classifier.averaged_network_ = None
