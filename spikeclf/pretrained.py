@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from ._network import prediction_copy
 from ._persistence import SKOPS_TRUSTED_TYPES, write_atomically
 from .encoders import PoissonEncoder
+from .experiments import ImageTask
 
 __all__ = [
     "PRETRAINED",
@@ -291,7 +292,7 @@ def inference_model(classifier, task, *, random_state=0):
     classifier.n_averaged_ = 0
     classifier._mean_state = None
     classifier.set_params(verbose=0, n_jobs=None)
-    if not hasattr(task, "permute_pixels"):
+    if not isinstance(task, ImageTask):
         return classifier
     encoder = PoissonEncoder(
         permute_pixels=task.permute_pixels, random_state=random_state
