@@ -204,6 +204,12 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         self._train_epoch_or_roll_back((packed, self._encode(y)), None)
         return self
 
+    def _drop_mean(self):
+        """Forget the running parameter mean: predict with ``network_`` again."""
+        self.averaged_network_ = None
+        self.n_averaged_ = 0
+        self._mean_state = None
+
     def _adopt(self, network, classes, sensor_size):
         """Make ``network`` this estimator's, untrained: fit from scratch or import."""
         if not hasattr(self, "_rng"):
@@ -212,9 +218,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         self.sensor_size_ = tuple(int(s) for s in sensor_size)
         self.n_features_in_ = int(np.prod(self.sensor_size_))
         self.network_ = network
-        self.averaged_network_ = None
-        self.n_averaged_ = 0
-        self._mean_state = None
+        self._drop_mean()
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []

@@ -288,9 +288,7 @@ def inference_model(classifier, task, *, random_state=0):
     """
     classifier = copy.deepcopy(classifier)
     classifier.network_ = prediction_copy(classifier._prediction_network)
-    classifier.averaged_network_ = None
-    classifier.n_averaged_ = 0
-    classifier._mean_state = None
+    classifier._drop_mean()
     classifier.set_params(verbose=0, n_jobs=None)
     if not isinstance(task, ImageTask):
         return classifier
