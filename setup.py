@@ -35,7 +35,7 @@ directives = {
 }
 
 # Kernels that simulate samples in parallel threads (cython.parallel.prange).
-OPENMP = {"_conv", "_conv32", "_lif", "_lif32", "_train"}
+OPENMP = {"_conv", "_conv32", "_encoders", "_lif", "_lif32", "_train"}
 
 extensions = [
     Extension(

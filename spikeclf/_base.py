@@ -56,6 +56,7 @@ TRAINING_CONSTRAINTS = {
     "solver": [StrOptions({"sgd", "adam"})],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "threshold_learning_rate": [Interval(Real, 0, None, closed="left"), None],
+    "learning_rate_scale": [Interval(Real, 0, None, closed="neither"), tuple, list],
     "weight_reg": [Interval(Real, 0, None, closed="left")],
     "weight_reg_beta": [Interval(Real, 0, None, closed="neither")],
     "threshold_reg": [Interval(Real, 0, None, closed="left")],
@@ -533,6 +534,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         lr_w, lr_th, decay = self._schedule()
         rho, reg = self._regularization(decay)
+        lr_factor = self._learning_rate_factors()
         t_end = packed.last_times()
         order = (
             self._rng.permutation(packed.n_samples)
@@ -561,6 +563,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
                     lr_th=lr_th,
                     rho=rho,
                     reg_lambda=reg,
+                    lr_factor=lr_factor,
                     reg_beta=self.weight_reg_beta,
                     reg_every=100,
                     sigma=self.sigma,

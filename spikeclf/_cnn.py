@@ -66,6 +66,11 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
     learning_rate : float, default=5e-4
     threshold_learning_rate : float, default=None
         None means 0.1 * learning_rate.
+    learning_rate_scale : float or tuple of float, default=1.0
+        Factors on both learning rates per trained layer (convolutions, then
+        the fully connected layers, output last; pooling has no parameters):
+        one value, (hidden, output), or one per trained layer, as in
+        :class:`SpikingMLPClassifier`.
     weight_reg : float, default=0.002
         Exponential weight regularization lambda (Eq. 14) of the hidden layers,
         a feature map's kernel taken as the weights of one neuron.
@@ -179,6 +184,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         output_neurons="all",
         learning_rate=5e-4,
         threshold_learning_rate=None,
+        learning_rate_scale=1.0,
         weight_reg=0.002,
         weight_reg_beta=10.0,
         threshold_reg=0.05,
@@ -216,6 +222,7 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
         self.output_neurons = output_neurons
         self.learning_rate = learning_rate
         self.threshold_learning_rate = threshold_learning_rate
+        self.learning_rate_scale = learning_rate_scale
         self.weight_reg = weight_reg
         self.weight_reg_beta = weight_reg_beta
         self.threshold_reg = threshold_reg
@@ -303,6 +310,19 @@ class SpikingCNNClassifier(BaseSpikingClassifier):
                 f"lateral_inhibition values must be in [-1, 0], got {kappa}"
             )
         return kappa
+
+    def _learning_rate_factors(self):
+        """learning_rate_scale as one factor per layer, spatial then dense
+        (1 for pooling, which has no parameters)."""
+        net = self.network_
+        n_trained = sum(k is not None for k in net.kernels) + len(net.weights)
+        factors = iter(
+            self._hidden_and_output(
+                self.learning_rate_scale, n_trained, "learning_rate_scale"
+            )
+        )
+        spatial = [1.0 if k is None else next(factors) for k in net.kernels]
+        return spatial + list(factors)
 
     def _regularization(self, decay):
         """rho and lambda per layer, spatial then dense; hidden layers only.

@@ -65,6 +65,12 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         Weight learning rate eta_w of Eq. 13.
     threshold_learning_rate : float, default=None
         Threshold learning rate eta_th; None means 0.1 * learning_rate.
+    learning_rate_scale : float or tuple of float, default=1.0
+        Factors on both learning rates, per layer: one value for every layer,
+        (hidden, output), or one value per layer. 1.0 is the paper's method;
+        Eq. 13 does not balance the layers' rates (an SGD step moves an active
+        hidden neuron's input drive about 50x more, in units of its threshold,
+        than an output neuron's; docs/performance.md).
     weight_reg : float, default=0.002
         Exponential weight regularization lambda of Eq. 14, hidden layers only.
     weight_reg_beta : float, default=10.0
@@ -213,6 +219,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         output_neurons="all",
         learning_rate=0.002,
         threshold_learning_rate=None,
+        learning_rate_scale=1.0,
         weight_reg=0.002,
         weight_reg_beta=10.0,
         threshold_reg=0.05,
@@ -249,6 +256,7 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         self.output_neurons = output_neurons
         self.learning_rate = learning_rate
         self.threshold_learning_rate = threshold_learning_rate
+        self.learning_rate_scale = learning_rate_scale
         self.weight_reg = weight_reg
         self.weight_reg_beta = weight_reg_beta
         self.threshold_reg = threshold_reg
@@ -324,6 +332,12 @@ class SpikingMLPClassifier(BaseSpikingClassifier):
         ] + [0.0]
         reg = [self.weight_reg for _ in hidden] + [0.0]
         return rho, reg
+
+    def _learning_rate_factors(self):
+        """learning_rate_scale as one factor per layer."""
+        return self._hidden_and_output(
+            self.learning_rate_scale, len(self.network_.weights), "learning_rate_scale"
+        )
 
     def _kappa(self, n_layers):
         if self.lateral_inhibition is None:

@@ -88,10 +88,11 @@ class Solver:
     """The settings of one training pass, as ``spikeclf._train.train_epoch``
     reads them.
 
-    ``rho`` and ``reg_lambda`` have one value per layer (spatial layers first,
-    then the fully connected ones); ``adam`` is (beta1, beta2, eps), or None
-    for SGD; ``activity_tau`` is in seconds (None: the membrane's tau; inf:
-    spike counts). A batch of ``batch_size`` samples is simulated in
+    ``rho``, ``reg_lambda`` and ``lr_factor`` have one value per layer (spatial
+    layers first, then the fully connected ones), ``lr_factor`` multiplying the
+    layer's ``lr_w`` and ``lr_th`` (None: all 1); ``adam`` is (beta1, beta2,
+    eps), or None for SGD; ``activity_tau`` is in seconds (None: the membrane's
+    tau; inf: spike counts). A batch of ``batch_size`` samples is simulated in
     ``n_threads`` threads and makes one optimizer step on the sum of its
     gradients; the result does not depend on ``n_threads``. ``adam_update``
     and ``output_neurons`` as the estimators' parameters of those names.
@@ -111,6 +112,7 @@ class Solver:
     n_threads: int = 1
     adam_update: str = "lazy"
     output_neurons: str = "all"
+    lr_factor: tuple = None
 
 
 def run_training(network, packed, t_end_us, targets, order, solver):
@@ -141,9 +143,16 @@ def layer_constants(n_layers, tau, refractory, kappa):
 def training_constants(network, solver):
     """The per-layer settings of a pass as the training kernel reads them."""
     activity_tau = network.tau if solver.activity_tau is None else solver.activity_tau
+    n_layers = len(solver.rho)
+    lr_factor = np.ones(n_layers) if solver.lr_factor is None else solver.lr_factor
+    if len(lr_factor) != n_layers:
+        raise ValueError(
+            f"lr_factor needs one value per layer ({n_layers}), got {len(lr_factor)}"
+        )
     return {
         "rho": np.ascontiguousarray(solver.rho, float),
         "reg_lambda": np.ascontiguousarray(solver.reg_lambda, float),
+        "lr_factor": np.ascontiguousarray(lr_factor, float),
         "activity_tau": activity_tau * 1e6,
     }
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["simulate_conv_reference", "simulate_reference"]
+__all__ = ["poisson_events_reference", "simulate_conv_reference", "simulate_reference"]
 
 
 def simulate_reference(
@@ -662,11 +662,13 @@ def train_batch_reference(
     offset; the gradients are summed and make one step (SGD, or Adam on the
     entries some sample touched, or on all with ``adam_update="dense"``).
     ``output_neurons="firing"``: the backward pass starts from the output
-    neurons that fired and the target instead of all. Returns what
+    neurons that fired and the target instead of all. ``lr_w`` and ``lr_th``:
+    one value, or one per layer. Returns what
     :func:`train_step_reference` returns, with ``loss``, ``deltas`` and
     ``counts`` per sample as lists. Other arguments as there.
     """
     n_layers = len(weights)
+    lr_w, lr_th = np.broadcast_to(lr_w, n_layers), np.broadcast_to(lr_th, n_layers)
     W = [np.array(w, dtype=np.float64) for w in weights]
     th0 = [np.array(t, dtype=np.float64) for t in thresholds]
     if offsets is None:
@@ -694,18 +696,18 @@ def train_batch_reference(
         if adam is not None and adam_update == "dense":
             touched_w[:], touched_th[:] = True, True
         if adam is None:
-            W[ly] -= lr_w * np.where(touched_w, grad_w, 0.0)
-            th[ly] -= lr_th * np.where(touched_th, grad_th, 0.0)
+            W[ly] -= lr_w[ly] * np.where(touched_w, grad_w, 0.0)
+            th[ly] -= lr_th[ly] * np.where(touched_th, grad_th, 0.0)
         else:
             m_w, v_w, m_th, v_th = moments[ly]
-            _adam(W[ly], m_w, v_w, grad_w, touched_w, lr_w, adam)
-            _adam(th[ly], m_th, v_th, grad_th, touched_th, lr_th, adam)
+            _adam(W[ly], m_w, v_w, grad_w, touched_w, lr_w[ly], adam)
+            _adam(th[ly], m_th, v_th, grad_th, touched_th, lr_th[ly], adam)
         _lift_below_bound(th[ly], b[ly], th_min[ly])
         W[ly] += b[ly][None, :]
         lam = 0.0 if reg_lambda is None else reg_lambda[ly]
         if reg_samples and lam > 0:
             norm = np.sum(W[ly] ** 2, axis=0)
-            step = lr_w * lam * reg_samples
+            step = lr_w[ly] * lam * reg_samples
             W[ly] *= np.exp(-step * reg_beta * np.exp(reg_beta * (norm - 1.0)))[None, :]
     single = len(samples) == 1
     return {
@@ -807,6 +809,35 @@ def _adam(param, m, v, grad, touched, lr, adam):
     param[touched] -= lr * m_hat / (np.sqrt(v_hat) + adam["eps"])
 
 
+def poisson_events_reference(images, indptr, spacing, choice, duration_us):
+    """What ``spikeclf._encoders.poisson_events`` computes from the same draws.
+
+    Image ``i`` owns events ``indptr[i]:indptr[i + 1]`` (``count`` of them) and
+    exponential draws ``spacing[indptr[i] + i:][:count + 1]``: event ``k``'s time
+    is ``floor(duration_us * S_k / S_count)`` with ``S_k`` the sum of the first
+    ``k + 1`` draws, and its pixel the first whose cumulative intensity exceeds
+    ``choice[k]`` times the image's total. Returns ``(pixel, t)``.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    n_events = int(indptr[-1])
+    pixel = np.empty(n_events, dtype=np.int32)
+    t = np.empty(n_events, dtype=np.int64)
+    for i, image in enumerate(images):
+        start, stop = int(indptr[i]), int(indptr[i + 1])
+        if stop == start:
+            continue
+        draws = spacing[start + i : stop + i + 1]
+        # Sums in the kernel's order: left to right, one at a time.
+        partial = np.cumsum(draws)
+        t[start:stop] = np.floor(duration_us * (partial[:-1] / partial[-1]))
+        cumulative = np.cumsum(image)
+        u = choice[start:stop] * cumulative[-1]
+        # The last pixel where rounding puts u at the total.
+        found = np.searchsorted(cumulative, u, side="right")
+        pixel[start:stop] = np.minimum(found, len(cumulative) - 1)
+    return pixel, t
+
+
 def dvs_events_reference(emulator, image):
     """Events of :meth:`SaccadeEmulator.emulate` without noise, one pixel at a time.
 
@@ -880,10 +911,13 @@ def train_step_conv_reference(
     backward pass. ``adam`` as in
     :func:`train_step_reference`, its moments per layer in the layout of the
     weights (None for pooling); ``activity_tau`` as in
-    :func:`train_step_reference`. Returns the updated ``layers`` (copies), the
+    :func:`train_step_reference`; ``lr_w`` and ``lr_th`` one value, or one per
+    layer. Returns the updated ``layers`` (copies), the
     ``loss``, the output ``counts`` and the ``deltas`` per layer (flat).
     """
     layers = [dict(spec) for spec in layers]
+    n_layers = len(layers)
+    lr_w, lr_th = np.broadcast_to(lr_w, n_layers), np.broadcast_to(lr_th, n_layers)
     for ly, spec in enumerate(layers):
         if rho is not None and spec["type"] == "conv" and rho[ly] > 0:
             spec.update(rho=rho[ly], th_min=th_min[ly])
@@ -968,12 +1002,12 @@ def train_step_conv_reference(
         W = np.array(spec["weights"], dtype=np.float64)
         T = np.array(spec["thresholds"], dtype=np.float64)
         if adam is None:
-            W -= lr_w * np.where(touched_w, grad_w, 0.0)
-            T -= lr_th * np.where(touched_th, grad_th, 0.0)
+            W -= lr_w[ly] * np.where(touched_w, grad_w, 0.0)
+            T -= lr_th[ly] * np.where(touched_th, grad_th, 0.0)
         else:
             m_w, v_w, m_th, v_th = adam["moments"][ly]
-            _adam(W, m_w, v_w, grad_w, touched_w, lr_w, adam)
-            _adam(T, m_th, v_th, grad_th, touched_th, lr_th, adam)
+            _adam(W, m_w, v_w, grad_w, touched_w, lr_w[ly], adam)
+            _adam(T, m_th, v_th, grad_th, touched_th, lr_th[ly], adam)
         low = T < th_min[ly]
         lift = np.where(low, th_min[ly] - T, 0.0)
         W += lift if spec["type"] == "dense" else lift[:, None, None, None]

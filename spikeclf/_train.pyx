@@ -100,6 +100,7 @@ cdef struct DenseParams:
     double *m_th
     double *v_th
     double rho, reg
+    double lr_w, lr_th       # the layer's learning rates: the solver's times its factor
     # the batch's sums: the rows some sample touched, and the threshold gradients
     int32 *rows              # (n_in,) rows of W that some sample of the batch touched
     uint8 *row_mark          # (n_in,) the row is in rows
@@ -120,6 +121,7 @@ cdef struct SpatialParams:
     double *m_th
     double *v_th
     double rho, reg
+    double lr_w, lr_th       # the layer's learning rates: the solver's times its factor
     # the combine step's lifts of the kernel of each map (0: none)
     double *lift_combined    # (C_out,) of a combined threshold below its bound
     double *lift_stepped     # (C_out,) of a stepped threshold below its bound
@@ -644,7 +646,7 @@ cdef bint _step_sample(
         for s in range(R.n_neurons):
             p = row + R.neurons[s]
             grad = R.scale_w * R.delta[s] * xk
-            _step(&rep.w[p], _at(rep.m_w, p), _at(rep.v_w, p), grad, opt.lr_w, opt)
+            _step(&rep.w[p], _at(rep.m_w, p), _at(rep.v_w, p), grad, P.lr_w, opt)
             finite = finite and isfinite(rep.w[p])
     return finite
 
@@ -704,14 +706,14 @@ cdef bint _step_rows(
                 grad = W.row_grad[i] if W.column_mark[i] else 0.0
                 W.column_mark[i] = 0
                 _step(&rep.w[row + i], &rep.m_w[row + i], &rep.v_w[row + i], grad,
-                      opt.lr_w, opt)
+                      P.lr_w, opt)
                 finite = finite and isfinite(rep.w[row + i])
             continue
         for c in range(n_columns):
             i = W.columns[c]
             W.column_mark[i] = 0
             _step(&rep.w[row + i], _at(rep.m_w, row + i), _at(rep.v_w, row + i),
-                  W.row_grad[i], opt.lr_w, opt)
+                  W.row_grad[i], P.lr_w, opt)
             finite = finite and isfinite(rep.w[row + i])
     return finite
 
@@ -799,7 +801,7 @@ cdef bint _step_dense_thresholds(
 cdef inline void _step_threshold(DenseParams *P, Py_ssize_t i, const Optimizer *opt) noexcept nogil:
     """The step of threshold i on its summed gradient; below its bound, it stays
     there and its offset lifts the neuron's weights instead."""
-    _step(&P.th[i], _at(P.m_th, i), _at(P.v_th, i), P.grad_th[i], opt.lr_th, opt)
+    _step(&P.th[i], _at(P.m_th, i), _at(P.v_th, i), P.grad_th[i], P.lr_th, opt)
     if P.th[i] < P.th_min[i]:
         P.offset[i] += P.th_min[i] - P.th[i]
         P.th[i] = P.th_min[i]
@@ -837,7 +839,7 @@ cdef bint _step_conv_thresholds(
         P.th[o] = th
         P.lift_stepped[o] = 0.0
         if first.map_active[o]:
-            _step(&P.th[o], _at(P.m_th, o), _at(P.v_th, o), first.grad_th[o], opt.lr_th, opt)
+            _step(&P.th[o], _at(P.m_th, o), _at(P.v_th, o), first.grad_th[o], P.lr_th, opt)
             if P.th[o] < P.th_min[o]:
                 P.lift_stepped[o] = P.th_min[o] - P.th[o]
                 P.th[o] = P.th_min[o]
@@ -874,7 +876,7 @@ cdef bint _step_conv_rows(
                 R.grad_w[p] = 0.0
             first.grad_w[p] = 0.0
             if first.map_active[o]:
-                _step(&P.w[p], _at(P.m_w, p), _at(P.v_w, p), grad, opt.lr_w, opt)
+                _step(&P.w[p], _at(P.m_w, p), _at(P.v_w, p), grad, P.lr_w, opt)
                 finite = finite and isfinite(P.w[p])
             if P.lift_stepped[o] != 0.0:
                 P.w[p] += P.lift_stepped[o]
@@ -916,12 +918,13 @@ cdef void _regularize_replica(
 
 
 cdef void _regularize_worker(
-    Model *M, Worker *W, double lr, Py_ssize_t n_samples, double beta,
+    Model *M, Worker *W, Py_ssize_t n_samples, double beta,
 ) noexcept nogil:
     cdef Py_ssize_t l
     for l in range(M.n_dense):
         _regularize_replica(
-            &M.dense[l], &W.replicas[l], lr * M.dense[l].reg * n_samples, beta, W.row_grad)
+            &M.dense[l], &W.replicas[l], M.dense[l].lr_w * M.dense[l].reg * n_samples, beta,
+            W.row_grad)
 
 
 cdef void _regularize_kernels(SpatialParams *P, double step, double beta, double *norm) noexcept nogil:
@@ -942,23 +945,23 @@ cdef void _regularize_kernels(SpatialParams *P, double step, double beta, double
 
 
 cdef void _regularize(
-    Model *M, Worker *workers, double lr, Py_ssize_t n_samples, double beta,
+    Model *M, Worker *workers, Py_ssize_t n_samples, double beta,
     int n_threads, double *work,
 ) noexcept nogil:
     """Weight regularization over n_samples (0: fold the dense offsets only),
     each thread on its copy of the fully connected weights."""
     cdef Py_ssize_t l, i, t
     if n_threads == 1:
-        _regularize_worker(M, &workers[0], lr, n_samples, beta)
+        _regularize_worker(M, &workers[0], n_samples, beta)
     else:
         for t in prange(n_threads, num_threads=n_threads, schedule="static", chunksize=1):
-            _regularize_worker(M, &workers[t], lr, n_samples, beta)
+            _regularize_worker(M, &workers[t], n_samples, beta)
     for l in range(M.n_dense):
         for i in range(M.dense[l].n_out):
             M.dense[l].offset[i] = 0.0
     for l in range(M.n_sp if n_samples > 0 else 0):
         if M.sp[l].kind == CONV:
-            _regularize_kernels(&M.sp[l], lr * M.sp[l].reg * n_samples, beta, work)
+            _regularize_kernels(&M.sp[l], M.sp[l].lr_w * M.sp[l].reg * n_samples, beta, work)
 
 
 cdef bint _combine(
@@ -1136,9 +1139,9 @@ def train_epoch(
                 break  # the parameters of this batch are not to be trusted
             counters[1] += n_slots
             if counters[1] >= cfg.reg_every:
-                _regularize(&M, workers, cfg.opt.lr_w, counters[1], cfg.reg_beta, cfg.n_threads, work)
+                _regularize(&M, workers, counters[1], cfg.reg_beta, cfg.n_threads, work)
                 counters[1] = 0
-        _regularize(&M, workers, cfg.opt.lr_w, 0, cfg.reg_beta, cfg.n_threads, work)
+        _regularize(&M, workers, 0, cfg.reg_beta, cfg.n_threads, work)
     _free_all(&M, workers, n_threads, slots, cfg.batch_size, exec_order, finite_parts, work)
     return status
 
@@ -1202,6 +1205,8 @@ cdef int _make_model(Model *M, dict arrays, Settings cfg) except -1:
         P.th_min = _pointer(arrays["th_min"][l])
         P.rho = arrays["rho"][n_sp + l]
         P.reg = arrays["reg_lambda"][n_sp + l]
+        P.lr_w = cfg.opt.lr_w * arrays["lr_factor"][n_sp + l]
+        P.lr_th = cfg.opt.lr_th * arrays["lr_factor"][n_sp + l]
         if adam:
             moments = arrays["moments"]
             P.m_w = _pointer(moments[4 * l])
@@ -1225,6 +1230,8 @@ cdef int _make_model(Model *M, dict arrays, Settings cfg) except -1:
         Q.th_min = _pointer(arrays["spatial_th_min"][l])
         Q.rho = arrays["rho"][l] if Q.kind == CONV else 0.0
         Q.reg = arrays["reg_lambda"][l]
+        Q.lr_w = cfg.opt.lr_w * arrays["lr_factor"][l]
+        Q.lr_th = cfg.opt.lr_th * arrays["lr_factor"][l]
         if Q.kind == CONV:
             Q.w = _pointer(arrays["kernels"][l])
             Q.n_rows = arrays["kernels"][l].size // Q.c_out

@@ -180,9 +180,13 @@ def _add_data_options(group):
     )
     group.add_argument(
         "--elastic",
-        action="store_true",
-        help="elastic distortion of the training images, fresh every epoch "
-        "(Simard et al. 2003: alpha 34, sigma 4)",
+        nargs="?",
+        const=34.0,
+        type=float,
+        metavar="ALPHA",
+        help="elastic distortion of the training images, fresh every epoch, with "
+        "displacements scaled by ALPHA pixels (default 34 and sigma 4, Simard et "
+        "al. 2003)",
     )
 
 
@@ -225,6 +229,14 @@ def _add_model_options(group):
         help="weight learning rate (default: 0.002 for the MLP, 5e-4 for the CNN)",
     )
     group.add_argument(
+        "--learning-rate-scale",
+        type=float,
+        nargs="+",
+        metavar="FACTOR",
+        help="factors on the learning rates per trained layer: one for all, "
+        "hidden and output, or one per layer (default 1, the paper's)",
+    )
+    group.add_argument(
         "--decay-epochs",
         type=float,
         help="learning rates and threshold regularization decay by "
@@ -248,6 +260,12 @@ def _add_model_options(group):
         "--output-loss",
         choices=["max_normalized", "cross_entropy"],
         help="loss on the output spike counts (default: the paper's max_normalized)",
+    )
+    group.add_argument(
+        "--output-neurons",
+        choices=["all", "firing"],
+        help="output neurons the backward pass starts from: all (the default) or "
+        "those that fired and the target",
     )
     group.add_argument(
         "--batch-size",

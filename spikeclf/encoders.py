@@ -1,8 +1,9 @@
 """Encoders that turn static images into event streams."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -68,6 +69,10 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         Seeds the permutation and the events. With an int, every call to
         ``transform`` returns the same events for the same images; pass a
         RandomState instance to draw new events on each call.
+    n_jobs : int, default=None
+        Threads that turn the random draws into events, images in parallel
+        (None: 1, -1: all cores). The draws are made in one sequence first, so
+        the events are the same for any ``n_jobs``.
 
     Attributes
     ----------
@@ -100,6 +105,12 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         "image_shape": [tuple, list, None],
         "permute_pixels": ["boolean"],
         "random_state": ["random_state"],
+        # 0 threads has no meaning: joblib's convention, -1 all cores.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -110,6 +121,7 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         image_shape=None,
         permute_pixels=False,
         random_state=None,
+        n_jobs=None,
     ):
         self.rate = rate
         self.duration = duration
@@ -117,6 +129,7 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.permute_pixels = permute_pixels
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -232,8 +245,11 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         choice = rng.random_sample(n_events)
         pixel = np.empty(n_events, dtype=np.int32)
         t = np.empty(n_events, dtype=np.int64)
-        work = np.empty(images.shape[1], dtype=np.float64)
-        poisson_events(images, indptr, spacing, choice, duration * 1e6, work, pixel, t)
+        n_threads = max(1, min(effective_n_jobs(self.n_jobs), len(images)))
+        work = np.empty(n_threads * images.shape[1], dtype=np.float64)
+        poisson_events(
+            images, indptr, spacing, choice, duration * 1e6, work, pixel, t, n_threads
+        )
         if self.permutation_ is not None:
             pixel = self.permutation_[pixel]
         width = self.image_shape_[1]
@@ -241,6 +257,12 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         events["x"], events["y"] = pixel % width, pixel // width
         events["t"], events["p"] = t, False
         return np.split(events, indptr[1:-1])
+
+    def __setstate__(self, state):
+        # Encoders saved before n_jobs existed (the shipped pretrained models):
+        # one thread, as they ran.
+        state.setdefault("n_jobs", None)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

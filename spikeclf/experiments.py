@@ -213,11 +213,14 @@ def train_on_images(
         accuracy with ``validation``), synaptic operations per test sample,
         seconds of training in this call.
     """
-    encoder = _encoder(task, train_duration, rate, random_state)
+    # The encoder turns draws into events on the classifier's threads: the
+    # events are the same for any number of them.
+    n_jobs = getattr(classifier, "n_jobs", None)
+    encoder = _encoder(task, train_duration, rate, random_state, n_jobs)
     test_set = (test_duration, rate, random_state)
 
     def test_chunks():
-        return iter_test_set(task, *test_set)
+        return iter_test_set(task, *test_set, n_jobs=n_jobs)
 
     validation_chunks = None
     if validation:
@@ -231,7 +234,8 @@ def train_on_images(
 
         def validation_chunks():
             return iter_test_set(task, *test_set, images=held_images,
-                                 labels=held_labels, seed=(0, 2))  # fmt: skip
+                                 labels=held_labels, seed=(0, 2),
+                                 n_jobs=n_jobs)  # fmt: skip
 
         task = replace(task, X_train=task.X_train[:-validation],
                        y_train=task.y_train[:-validation])  # fmt: skip
@@ -288,7 +292,7 @@ def encode_test_set(task, *, duration=1.0, rate=5000.0, random_state=0):
 
 
 def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=None,
-                  labels=None, seed=(0,)):  # fmt: skip
+                  labels=None, seed=(0,), n_jobs=None):  # fmt: skip
     """:func:`encode_test_set` chunk by chunk, to score without holding it.
 
     10,000 MNIST images at 1 s are 50 million events (650 MB); one chunk of
@@ -303,6 +307,8 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
         Images to encode instead of the test set (held-out training images).
     seed : tuple of int, default=(0,)
         The encoder's seed after ``random_state``.
+    n_jobs : int, default=None
+        Threads of the encoder (the same events for any number).
 
     Yields
     ------
@@ -320,7 +326,7 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
     >>> all((a == b).all() for a, b in zip(chunks[0][0], same))
     True
     """
-    encoder = _encoder(task, duration, rate, random_state)
+    encoder = _encoder(task, duration, rate, random_state, n_jobs)
     encoder.set_params(random_state=np.random.RandomState([random_state, *seed]))
     images = task.X_test if images is None else images
     labels = task.y_test if labels is None else labels
@@ -330,7 +336,7 @@ def iter_test_set(task, duration=1.0, rate=5000.0, random_state=0, *, images=Non
         start += len(streams)
 
 
-def _encoder(task, duration, rate, random_state):
+def _encoder(task, duration, rate, random_state, n_jobs=None):
     """A PoissonEncoder fitted to the task; its permutation comes from random_state.
 
     Its ``transform`` gives ``duration`` seconds: the caller encodes a training
@@ -342,6 +348,7 @@ def _encoder(task, duration, rate, random_state):
         test_duration=duration,
         permute_pixels=task.permute_pixels,
         random_state=random_state,
+        n_jobs=n_jobs,
     ).fit(task.X_train)
 
 
@@ -518,8 +525,10 @@ class TrainingRun:
         Hidden layer sizes of the MLP; None: 100 for digits, 800 otherwise.
     cnn : str or None
         Layers of a :class:`SpikingCNNClassifier` instead of the MLP.
-    elastic : bool
-        Elastic distortion of the training images, fresh every epoch.
+    elastic : float, bool or None
+        Elastic distortion of the training images, fresh every epoch: the
+        ``alpha`` of :class:`ElasticDistortion` (True: its default 34);
+        None or False: none.
     validation : int
         Training images held out and scored with the test set.
     train_duration, test_duration : float
@@ -547,8 +556,8 @@ class TrainingRun:
         A recipe of :mod:`spikeclf.recipes` (an MLP's parameters): the
         fields it sets that are None take its values, ``epochs`` its
         ``max_iter``.
-    alpha, output_loss, weight_reg, solver, learning_rate, decay_epochs, \
-activity_tau, batch_size
+    alpha, output_loss, output_neurons, weight_reg, solver, learning_rate, \
+learning_rate_scale, decay_epochs, activity_tau, batch_size
         Classifier parameters of the same names; None: the recipe's, else
         the default. ``output_loss`` None becomes ``"max_normalized"``, as the
         command's default is, so that a resumed run is checked against it.
@@ -562,7 +571,7 @@ activity_tau, batch_size
     epochs: int | None = None
     hidden: tuple | None = None
     cnn: str | None = None
-    elastic: bool = False
+    elastic: float | bool | None = None
     validation: int = 0
     train_duration: float = 0.05
     test_duration: float = 1.0
@@ -578,9 +587,11 @@ activity_tau, batch_size
     recipe: str | None = None
     alpha: tuple | None = None
     output_loss: str | None = None
+    output_neurons: str | None = None
     weight_reg: float | None = None
     solver: str | None = None
     learning_rate: float | None = None
+    learning_rate_scale: tuple | None = None
     decay_epochs: float | None = None
     activity_tau: float | None = None
     batch_size: int | None = None
@@ -627,9 +638,13 @@ activity_tau, batch_size
         return _given(
             alpha=None if self.alpha is None else tuple(self.alpha),
             output_loss=self.output_loss,
+            output_neurons=self.output_neurons,
             weight_reg=self.weight_reg,
             solver=self.solver,
             learning_rate=self.learning_rate,
+            learning_rate_scale=None
+            if self.learning_rate_scale is None
+            else tuple(self.learning_rate_scale),
             decay_epochs=self.decay_epochs,
             activity_tau=self.activity_tau,
             batch_size=self.batch_size,
@@ -709,12 +724,19 @@ def run_training(run, *, task=None, log=print):
     return train_on_images(
         task,
         classifier,
-        augment=ElasticDistortion() if run.elastic else None,
+        augment=_distortion(run.elastic),
         validation=run.validation,
         train_duration=run.train_duration,
         test_duration=run.test_duration,
         **protocol,
     )
+
+
+def _distortion(elastic):
+    """The ElasticDistortion of a run's ``elastic``, or None."""
+    if elastic is None or elastic is False:
+        return None
+    return ElasticDistortion() if elastic is True else ElasticDistortion(alpha=elastic)
 
 
 def _split_sizes(task, validation):

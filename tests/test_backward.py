@@ -245,10 +245,48 @@ def test_options_of_the_backward_pass_match_the_reference(seed, batch_size, opti
     )
 
 
+@pytest.mark.parametrize("adam", [False, True], ids=["sgd", "adam"])
+@pytest.mark.parametrize("seed", range(3))
+def test_per_layer_learning_rates_match_the_reference(seed, adam):
+    """lr_factor multiplies each layer's weight and threshold rates, in the
+    steps and in the weight regularization."""
+    _check_batch_against_the_reference(
+        seed, [12, 9, 7, 4], [-0.4, 0.0, -1.0], 2, adam, "cross_entropy",
+        options={"lr_factor": (0.5, 2.0, 10.0)},
+    )  # fmt: skip
+
+
+def test_per_layer_learning_rates_of_one_are_the_default():
+    rng = np.random.default_rng(0)
+    W = [rng.uniform(-0.3, 0.8, (12, 9)), rng.uniform(-0.3, 0.8, (9, 4))]
+    th = [np.full(9, 1.0), np.full(4, 1.0)]
+    packed = check_events([_stream(rng, 12, 150) for _ in range(3)], (12, 1, 1))
+    runs = []
+    for options in ({}, {"lr_factor": (1.0, 1.0)}, {"lr_factor": (1.0, 3.0)}):
+        W_k, th_k = [w.copy() for w in W], [t.copy() for t in th]
+        _run_kernel(
+            packed, [0, 1, 2], W_k, th_k, [t * 0.5 for t in th], [-0.4, -1.0],
+            [0.01, 0.0], [0.02, 0.0], True, **options,
+        )  # fmt: skip
+        runs.append(W_k + th_k)
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
+    assert not np.array_equal(runs[0][1], runs[2][1])  # the output layer's factor acts
+
+
+def test_per_layer_learning_rates_need_one_value_per_layer():
+    rng = np.random.default_rng(0)
+    W, th = [rng.uniform(-0.3, 0.8, (12, 4))], [np.full(4, 1.0)]
+    packed = check_events([_stream(rng, 12, 150)], (12, 1, 1))
+    message = r"lr_factor needs one value per layer \(1\), got 2"
+    with pytest.raises(ValueError, match=message):
+        _run_kernel(packed, 1, W, th, [t * 0.5 for t in th], [-1.0], [0.0], [0.0],
+                    False, lr_factor=(1.0, 2.0))  # fmt: skip
+
+
 def _check_batch_against_the_reference(
     seed, sizes, kappa, n_threads, adam, output_loss, batch_size=4, options=None
 ):
-    options = options or {}
+    options = dict(options or {})
     rng = np.random.default_rng(seed)
     W = [
         rng.uniform(-0.3, 0.8, (m, n))
@@ -274,9 +312,10 @@ def _check_batch_against_the_reference(
             packed.indptr[:-1], packed.indptr[1:], targets, strict=True
         )
     ]
+    factor = np.asarray(options.pop("lr_factor", 1.0), dtype=float)
     ref = train_batch_reference(
         samples, W, th, tau=[TAU] * len(W), refractory=[T_REF] * len(W),
-        kappa=kappa, lr_w=0.01, lr_th=0.001, rho=rhos, th_min=th_min,
+        kappa=kappa, lr_w=0.01 * factor, lr_th=0.001 * factor, rho=rhos, th_min=th_min,
         offsets=[np.zeros(t.shape) for t in th],
         adam=dict(step=1, beta1=0.9, beta2=0.999, eps=1e-8, moments=_moments(W))
         if adam else None,

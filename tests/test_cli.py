@@ -121,6 +121,21 @@ def test_train_a_cnn_with_elastic_distortion(capsys, tmp_path):
     assert [w.shape for w in clf.coefs_] == [(4, 1, 3, 3), (36, 20), (20, 10)]
 
 
+def test_elastic_takes_the_strength_of_the_distortion(tmp_path):
+    import joblib
+
+    def kernels(*options):
+        model = tmp_path / "cnn.joblib"
+        args = ["train", "--epochs", "1", "--cnn", "4c3-p2-20", "--output", str(model)]
+        assert main([*args, *options]) == 0
+        return joblib.load(model).coefs_[0]
+
+    plain, alpha_0 = kernels(), kernels("--elastic", "0")
+    np.testing.assert_array_equal(alpha_0, plain)  # alpha 0 distorts nothing
+    simard, alpha_17 = kernels("--elastic"), kernels("--elastic", "17")
+    assert not np.array_equal(simard, plain) and not np.array_equal(alpha_17, simard)
+
+
 def test_cnn_and_elastic_are_refused_on_event_data(capsys):
     assert main(["train", "--dataset", "nmnist", "--cnn", "4c3"]) == 1
     assert "--cnn trains on images" in capsys.readouterr().err
@@ -169,6 +184,21 @@ def test_batch_size_reaches_the_classifier_and_resume_keeps_it(capsys, tmp_path)
     assert "--batch-size 8 (saved: 4)" in capsys.readouterr().err
     assert main([*args, "2", "--resume", "--batch-size", "4"]) == 0
     assert joblib.load(model).n_iter_ == 2
+
+
+def test_learning_rate_scale_and_output_neurons_reach_the_classifier(capsys, tmp_path):
+    import joblib
+
+    model = tmp_path / "mlp.joblib"
+    args = ["train", "--hidden", "20", "--output", str(model), "--epochs"]
+    assert main([*args, "1", "--learning-rate-scale", "1", "3"]) == 0
+    assert joblib.load(model).learning_rate_scale == (1.0, 3.0)
+    assert main([*args, "2", "--resume", "--learning-rate-scale", "3"]) == 1
+    assert "--learning-rate-scale 3 (saved: 1 3)" in capsys.readouterr().err
+    assert main([*args, "2", "--resume", "--learning-rate-scale", "1", "3"]) == 0
+    assert joblib.load(model).n_iter_ == 2
+    assert main([*args, "1", "--output-neurons", "firing"]) == 0
+    assert joblib.load(model).output_neurons == "firing"
 
 
 def test_a_training_run_is_plain_values_that_run_training_does():

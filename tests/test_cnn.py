@@ -87,6 +87,24 @@ def test_training_changes_every_layer(digits):
         assert not np.allclose(w0, w1)
 
 
+def test_learning_rate_scale_reaches_the_layers_it_names(digits):
+    """One factor per trained layer, convolutions first: pooling takes none."""
+    X_train, _, y_train, _ = digits
+    clf = SpikingCNNClassifier("4c3-p2-20", random_state=0)
+    clf.partial_fit(X_train[:20], y_train[:20], classes=range(10))
+    before = [w.copy() for w in clf.coefs_]
+    clf.set_params(learning_rate_scale=(1.0, 1e-12, 1e-12)).partial_fit(
+        X_train[:100], y_train[:100]
+    )
+    assert not np.allclose(before[0], clf.coefs_[0])
+    for w0, w1 in zip(before[1:], clf.coefs_[1:], strict=True):
+        np.testing.assert_allclose(w1, w0, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="learning_rate_scale needs at most 3"):
+        clf.set_params(learning_rate_scale=(1.0,) * 4).partial_fit(
+            X_train[:10], y_train[:10]
+        )
+
+
 def test_activity_time_constant_reaches_every_layer(digits, fitted):
     X_train, _, y_train, _ = digits
     same = SpikingCNNClassifier(

@@ -96,8 +96,9 @@ def _packed(channels, t, input_shape):
 
 
 def _step(
-    net, channels, t, target, input_shape, *, adam, output_loss, rho, activity_tau=None
-):
+    net, channels, t, target, input_shape, *, adam, output_loss, rho, activity_tau=None,
+    lr_factor=None,
+):  # fmt: skip
     return net.train_epoch(
         _packed(channels, t, input_shape),
         np.array([t[-1]]),
@@ -113,6 +114,7 @@ def _step(
         adam=(0.9, 0.999, 1e-8) if adam else None,
         output_loss=output_loss,
         activity_tau=activity_tau,
+        lr_factor=lr_factor,
     )
 
 
@@ -135,8 +137,17 @@ def test_one_step_with_other_activity_time_constants(seed, adam, deep, activity_
     )
 
 
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize("deep", [False, True])
+def test_one_step_with_per_layer_learning_rates(seed, adam, deep):
+    _check_step_against_the_reference(
+        seed, adam, "cross_entropy", deep, 0.002, per_layer_rates=True
+    )
+
+
 def _check_step_against_the_reference(
-    seed, adam, output_loss, deep, conv_rho, activity_tau=None
+    seed, adam, output_loss, deep, conv_rho, activity_tau=None, per_layer_rates=False
 ):
     rng = np.random.default_rng(seed)
     kappa_conv = [-0.4, 0.0][seed % 2]
@@ -158,17 +169,19 @@ def _check_step_against_the_reference(
                [np.zeros_like(s["weights"]), np.zeros_like(s["weights"]),
                 np.zeros_like(s["thresholds"]), np.zeros_like(s["thresholds"])]
                for s in layers]  # fmt: skip
+    # Other factors in every layer (pooling's, which trains nothing, too).
+    factor = 0.5 + 0.75 * np.arange(len(layers)) if per_layer_rates else np.ones(1)
     ref = train_step_conv_reference(
         channels, t, target, input_shape, layers, th_min, t_end=t[-1],
-        lr_w=0.01, lr_th=0.005, output_loss=output_loss, rho=rho,
+        lr_w=0.01 * factor, lr_th=0.005 * factor, output_loss=output_loss, rho=rho,
         activity_tau=None if activity_tau is None else activity_tau * 1e6,
         adam={"step": 1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
               "moments": moments} if adam else None,
     )  # fmt: skip
     net = _network(layers, input_shape, th_min)
     result = _step(net, channels, t, target, input_shape, adam=adam,
-                   output_loss=output_loss, rho=rho,
-                   activity_tau=activity_tau)  # fmt: skip
+                   output_loss=output_loss, rho=rho, activity_tau=activity_tau,
+                   lr_factor=tuple(factor) if per_layer_rates else None)  # fmt: skip
 
     np.testing.assert_allclose(result.loss, [ref["loss"]], rtol=1e-12)
     # atol 1e-6 of a step: Adam's first step, lr g / (|g| + eps), magnifies the

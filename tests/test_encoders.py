@@ -213,3 +213,61 @@ def test_bad_parameters(params):
 )
 def test_sklearn_checks(check):
     check("PoissonEncoder", PoissonEncoder(random_state=0))
+
+
+def _draws(images, rate_events, seed):
+    """The random draws of one chunk, as PoissonEncoder makes them."""
+    rng = np.random.RandomState(seed)
+    counts = np.where(images.any(axis=1), rng.poisson(rate_events, len(images)), 0)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    spacing = rng.standard_exponential(int(indptr[-1]) + len(images))
+    return indptr, spacing, rng.random_sample(int(indptr[-1]))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_poisson_kernel_matches_the_reference_event_for_event(dtype, n_threads):
+    from spikeclf._encoders import poisson_events
+    from spikeclf._reference import poisson_events_reference
+
+    rng = np.random.default_rng(1)
+    # Sparse digit-like images, one blank, one with a single lit pixel.
+    images = (rng.random((41, 97)) < 0.2) * rng.integers(1, 256, (41, 97))
+    images[3], images[7] = 0, 0
+    images[7, 96] = 9
+    images = np.ascontiguousarray(images.astype(dtype))
+    indptr, spacing, choice = _draws(images, 300.0, 0)
+    pixel = np.empty(int(indptr[-1]), np.int32)
+    t = np.empty(int(indptr[-1]), np.int64)
+    work = np.empty(n_threads * images.shape[1])
+    poisson_events(images, indptr, spacing, choice, 5e4, work, pixel, t, n_threads)
+    ref_pixel, ref_t = poisson_events_reference(images, indptr, spacing, choice, 5e4)
+    np.testing.assert_array_equal(pixel, ref_pixel)
+    np.testing.assert_array_equal(t, ref_t)
+    assert np.all(images[np.repeat(np.arange(41), np.diff(indptr)), pixel] > 0)
+
+
+def test_events_do_not_depend_on_the_number_of_threads():
+    shape = (300, 28, 28)
+    images = RNG.integers(0, 256, size=shape) * (RNG.random(shape) < 0.2)
+    one = encode(images, n_jobs=1, permute_pixels=True)
+    for n_jobs in (2, -1):
+        many = encode(images, n_jobs=n_jobs, permute_pixels=True)
+        assert all(np.array_equal(a, b) for a, b in zip(one, many, strict=True))
+
+
+def test_zero_threads_is_refused():
+    with pytest.raises(ValueError, match="n_jobs"):
+        encode(IMAGES, n_jobs=0)
+
+
+def test_an_encoder_saved_before_n_jobs_existed_still_encodes():
+    import pickle
+
+    encoder = PoissonEncoder(random_state=0).fit(IMAGES)
+    old = pickle.loads(pickle.dumps(encoder))
+    del old.__dict__["n_jobs"]  # the state of an encoder pickled before n_jobs
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.n_jobs is None
+    pairs = zip(loaded.transform(IMAGES), encoder.transform(IMAGES), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)

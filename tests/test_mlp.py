@@ -346,6 +346,9 @@ def test_unknown_labels_and_other_sensor(small):
         ({"average": -1}, "average"),
         ({"average_learning_rate": 0.0}, "average_learning_rate"),
         ({"activity_tau": 0.0}, "activity_tau"),
+        ({"learning_rate_scale": 0.0}, "learning_rate_scale"),
+        ({"learning_rate_scale": (1.0, -2.0)}, "learning_rate_scale must be positive"),
+        ({"learning_rate_scale": (1.0,) * 4}, "learning_rate_scale needs at most"),
     ],
 )
 def test_bad_parameters(small, params, match):
