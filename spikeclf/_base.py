@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from ._network import TrainingDiverged, prediction_copy
+from ._params import N_JOBS
 from ._persistence import check_state_format, dump_atomically, state_format
 from .events import check_events, iter_packed
 from .simulator import SimulationResult
@@ -80,12 +81,7 @@ TRAINING_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "adam_update": [StrOptions({"lazy", "dense"})],
     "output_neurons": [StrOptions({"all", "firing"})],
-    # 0 threads has no meaning: joblib's convention, -1 all cores.
-    "n_jobs": [
-        Interval(Integral, None, -1, closed="right"),
-        Interval(Integral, 1, None, closed="left"),
-        None,
-    ],
+    "n_jobs": N_JOBS,
     "verbose": ["verbose"],
     "early_stop_margin": [Interval(Integral, 1, None, closed="left"), None],
 }

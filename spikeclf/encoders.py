@@ -1,6 +1,6 @@
 """Encoders that turn static images into event streams."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._encoders import poisson_events
+from ._params import N_JOBS
 from .events import EVENT_DTYPE, check_sensor_size
 
 __all__ = ["PoissonEncoder"]
@@ -105,12 +106,7 @@ class PoissonEncoder(TransformerMixin, BaseEstimator):
         "image_shape": [tuple, list, None],
         "permute_pixels": ["boolean"],
         "random_state": ["random_state"],
-        # 0 threads has no meaning: joblib's convention, -1 all cores.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": N_JOBS,
     }
 
     def __init__(

@@ -215,7 +215,7 @@ def train_on_images(
     """
     # The encoder turns draws into events on the classifier's threads: the
     # events are the same for any number of them.
-    n_jobs = getattr(classifier, "n_jobs", None)
+    n_jobs = classifier.n_jobs
     encoder = _encoder(task, train_duration, rate, random_state, n_jobs)
     test_set = (test_duration, rate, random_state)
 
