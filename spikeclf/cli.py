@@ -162,6 +162,13 @@ def _add_data_options(group):
         help="seconds of events per training image (default 0.05)",
     )
     group.add_argument(
+        "--average-train-duration",
+        type=float,
+        metavar="SECONDS",
+        help="seconds of events per training image in the epochs that are "
+        "averaged (--average; default: --train-duration)",
+    )
+    group.add_argument(
         "--test-duration",
         type=float,
         default=1.0,
@@ -172,6 +179,13 @@ def _add_data_options(group):
         type=int,
         default=300,
         help="nmnist: consecutive events per training presentation (default 300)",
+    )
+    group.add_argument(
+        "--average-window",
+        type=int,
+        metavar="N",
+        help="nmnist: consecutive events per training presentation in the epochs "
+        "that are averaged (--average; default: --window)",
     )
     group.add_argument(
         "--limit",
@@ -197,7 +211,8 @@ def _add_model_options(group):
         metavar="NAME",
         help=f"named parameters of the MLP ({', '.join(RECIPES)}; docs/training.md, "
         "Recipes): sets --output-loss, --learning-rate, --decay-epochs, "
-        "--batch-size, --epochs, --average and --average-every, except those given",
+        "--batch-size, --epochs, --average, --average-every and "
+        "--average-train-duration, except those given",
     )
     group.add_argument(
         "--hidden",

@@ -24,7 +24,7 @@ from .augment import ElasticDistortion
 from .datasets import load_mnist, load_nmnist
 from .dvs import NMNIST_SENSOR_SIZE
 from .encoders import PoissonEncoder
-from .recipes import recipe_params
+from .recipes import recipe_params, recipe_presentations
 from .transforms import RandomEventWindow
 
 __all__ = [
@@ -157,6 +157,7 @@ def train_on_images(
     augment=None,
     validation=0,
     train_duration=0.05,
+    average_train_duration=None,
     test_duration=1.0,
     rate=5000.0,
     eval_every=0,
@@ -191,6 +192,12 @@ def train_on_images(
         (seed ``(random_state, 0, 2)``) and scored with it.
     train_duration, test_duration : float, default=0.05 and 1.0
         Seconds of events per training and per test image.
+    average_train_duration : float, default=None
+        Seconds of events per training image in the epochs whose parameters
+        join the classifier's mean (after its ``average``); None:
+        ``train_duration`` in every epoch. The events of an epoch depend on
+        its seed and duration only, so a run that changes the duration when
+        averaging begins equals one that resumes there with the other duration.
     rate : float, default=5000.0
         Events per second of an image (:class:`spikeclf.PoissonEncoder`).
     eval_every : int, default=0
@@ -217,6 +224,11 @@ def train_on_images(
     # events are the same for any number of them.
     n_jobs = classifier.n_jobs
     encoder = _encoder(task, train_duration, rate, random_state, n_jobs)
+    averaging_encoder = encoder
+    if average_train_duration is not None:
+        averaging_encoder = _encoder(
+            task, average_train_duration, rate, random_state, n_jobs
+        )
     test_set = (test_duration, rate, random_state)
 
     def test_chunks():
@@ -248,8 +260,9 @@ def train_on_images(
             )
             flat = np.reshape(images, (len(images), -1))
             images = augment.fit(flat).transform(flat).reshape(np.shape(images))
-        encoder.random_state = np.random.RandomState([random_state, epoch])
-        return encoder.transform(images)
+        chosen = averaging_encoder if _averaged(classifier, epoch) else encoder
+        chosen.random_state = np.random.RandomState([random_state, epoch])
+        return chosen.transform(images)
 
     return _train_epochs(
         classifier,
@@ -381,8 +394,8 @@ def load_or_train(task, model=None, *, hidden=None, epochs=1):
 
 
 def train_on_event_streams(
-    task, classifier, *, epochs, window=300, eval_every=0, time_budget=None,
-    random_state=0, save=None, log=print,
+    task, classifier, *, epochs, window=300, average_window=None, eval_every=0,
+    time_budget=None, random_state=0, save=None, log=print,
 ):  # fmt: skip
     """Train on ``window`` consecutive events from a random position of each stream.
 
@@ -401,6 +414,9 @@ def train_on_event_streams(
         Last epoch to train.
     window : int, default=300
         Consecutive events per training presentation.
+    average_window : int, default=None
+        Consecutive events per training presentation in the epochs whose
+        parameters join the classifier's mean; None: ``window`` always.
     eval_every, time_budget, random_state, save, log
         As in :func:`train_on_images`.
 
@@ -410,9 +426,18 @@ def train_on_event_streams(
         As :func:`train_on_images`.
     """
 
+    # Checked before training: a bad window would otherwise stop the run only
+    # when averaging begins.
+    for events in (window, average_window):
+        if events is not None:
+            RandomEventWindow(events).fit()
+
     def training_set(epoch):
         rng = np.random.RandomState([random_state, epoch])
-        windows = RandomEventWindow(window, random_state=rng)
+        events = window
+        if average_window is not None and _averaged(classifier, epoch):
+            events = average_window
+        windows = RandomEventWindow(events, random_state=rng)
         return windows.fit().transform(task.X_train)
 
     return _train_epochs(
@@ -427,6 +452,12 @@ def train_on_event_streams(
         log=log,
         test_protocol="whole streams",
     )
+
+
+def _averaged(classifier, epoch):
+    """Whether training ``epoch`` adds to the classifier's parameter mean."""
+    start = classifier._averaging_start()
+    return start is not None and epoch > start
 
 
 def _train_epochs(
@@ -533,8 +564,14 @@ class TrainingRun:
         Training images held out and scored with the test set.
     train_duration, test_duration : float
         Seconds of events per training and test image.
+    average_train_duration : float or None
+        Seconds of events per training image in the averaged epochs; None:
+        the recipe's, else ``train_duration``.
     window : int
         N-MNIST: consecutive events per training presentation.
+    average_window : int or None
+        N-MNIST: events per training presentation in the averaged epochs;
+        None: ``window``.
     limit : int or None
         N-MNIST: files per digit and split.
     eval_every : int
@@ -574,8 +611,10 @@ learning_rate_scale, decay_epochs, activity_tau, batch_size
     elastic: float | bool | None = None
     validation: int = 0
     train_duration: float = 0.05
+    average_train_duration: float | None = None
     test_duration: float = 1.0
     window: int = 300
+    average_window: int | None = None
     limit: int | None = None
     eval_every: int = 0
     time_budget: float | None = None
@@ -601,7 +640,11 @@ learning_rate_scale, decay_epochs, activity_tau, batch_size
 
     def __post_init__(self):
         if self.recipe is not None:
-            for name, value in recipe_params(self.recipe).items():
+            recipe = recipe_params(self.recipe)
+            if self.dataset != "nmnist":
+                # Presentations of images: N-MNIST's windows are events.
+                recipe.update(recipe_presentations(self.recipe))
+            for name, value in recipe.items():
                 field = _FIELD_OF_PARAMETER.get(name, name)
                 if getattr(self, field) is None:
                     setattr(self, field, value)
@@ -609,6 +652,18 @@ learning_rate_scale, decay_epochs, activity_tau, batch_size
             self.epochs = 30 if self.dataset == "digits" else 20
         if self.output_loss is None:
             self.output_loss = "max_normalized"
+        if self.average_train_duration is not None and not (
+            self.average_train_duration > 0
+        ):
+            raise ValueError(
+                f"--average-train-duration {self.average_train_duration:g}: give a "
+                "positive number of seconds"
+            )
+        if self.average_window is not None and not self.average_window > 0:
+            raise ValueError(
+                f"--average-window {self.average_window}: give a positive number "
+                "of events"
+            )
         if self.time_budget is not None and not self.time_budget > 0:
             raise ValueError(
                 f"--time-budget {self.time_budget:g}: give a positive number of "
@@ -668,7 +723,8 @@ _FIELD_OF_PARAMETER = {"max_iter": "epochs"}
 #: Options a resumed run may change.
 _RESUMABLE = ("--epochs, --time-budget, --eval-every, --average, "
               "--average-learning-rate, --average-every, --train-duration, "
-              "--test-duration, --window, --n-jobs and -v")  # fmt: skip
+              "--average-train-duration, --test-duration, --window, "
+              "--average-window, --n-jobs and -v")  # fmt: skip
 
 
 def run_training(run, *, task=None, log=print):
@@ -702,9 +758,23 @@ def run_training(run, *, task=None, log=print):
     if run.cnn and run.recipe:
         # The CNN's defaults differ (Adam, 5e-4): the MLP's would change it.
         raise ValueError("--recipe sets SpikingMLPClassifier parameters: not --cnn")
+    if run.dataset == "nmnist" and run.average_train_duration is not None:
+        raise ValueError(
+            "--average-train-duration is for images: give nmnist --average-window"
+        )
+    if run.dataset != "nmnist" and run.average_window is not None:
+        raise ValueError(
+            "--average-window is for nmnist: give --average-train-duration"
+        )
     if task is None:
         task = load_task(run.dataset, run.data_home, limit=run.limit)
     classifier = _run_classifier(run, task, log)
+    presentations = (run.average_train_duration, run.average_window)
+    if presentations != (None, None) and classifier._averaging_start() is None:
+        raise ValueError(
+            "--average-train-duration and --average-window set the presentations "
+            "of the averaged epochs: give --average N too"
+        )
     shape = getattr(classifier, "layers", None) or classifier.hidden_layer_sizes
     recipe = f", recipe {run.recipe}" if run.recipe else ""
     budget = f", {run.time_budget:g} s at most" if run.time_budget else ""
@@ -720,13 +790,17 @@ def run_training(run, *, task=None, log=print):
                     time_budget=run.time_budget, random_state=run.seed,
                     save=run.output, log=log)  # fmt: skip
     if run.dataset == "nmnist":
-        return train_on_event_streams(task, classifier, window=run.window, **protocol)
+        return train_on_event_streams(
+            task, classifier, window=run.window, average_window=run.average_window,
+            **protocol,
+        )  # fmt: skip
     return train_on_images(
         task,
         classifier,
         augment=_distortion(run.elastic),
         validation=run.validation,
         train_duration=run.train_duration,
+        average_train_duration=run.average_train_duration,
         test_duration=run.test_duration,
         **protocol,
     )

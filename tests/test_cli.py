@@ -239,10 +239,11 @@ def test_recipe_sets_the_parameters_and_a_given_option_overrides_it(tmp_path):
         return TrainingRun.from_namespace(args)
 
     fast = run_of("--dataset", "mnist", "--recipe", "fast")
-    assert (fast.epochs, fast.output_loss) == (10, "cross_entropy")
+    assert (fast.epochs, fast.output_loss) == (5, "cross_entropy")
     assert fast.learning_rate == 0.003
-    assert (fast.decay_epochs, fast.batch_size) == (8.0, 8)
-    assert (fast.average, fast.average_every) == (8, 5000)
+    assert (fast.decay_epochs, fast.batch_size) == (4.0, 8)
+    assert (fast.average, fast.average_every) == (3, 5000)
+    assert fast.average_train_duration == 0.1
     given = run_of("--recipe", "fast", "--output-loss", "max_normalized",
                    "--epochs", "3", "--average", "2")  # fmt: skip
     assert (given.output_loss, given.epochs, given.average) == ("max_normalized", 3, 2)
@@ -254,7 +255,7 @@ def test_recipe_sets_the_parameters_and_a_given_option_overrides_it(tmp_path):
     clf = joblib.load(model)
     assert (clf.learning_rate, clf.output_loss) == (0.01, "cross_entropy")
     assert clf.batch_size == 8
-    assert (clf.decay_epochs, clf.average, clf.average_every) == (8.0, 8, 5000)
+    assert (clf.decay_epochs, clf.average, clf.average_every) == (4.0, 3, 5000)
 
 
 def test_the_paper_recipe_changes_nothing(tmp_path):
@@ -290,7 +291,7 @@ def test_unknown_recipe_and_recipe_with_a_cnn_are_errors(capsys):
     assert main(["train", "--recipe", "slow"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (
-        "spikeclf train: error: unknown recipe 'slow': choose from paper, fast"
+        "spikeclf train: error: unknown recipe 'slow': choose from paper, fast, fast-98"
     )
     assert main(["train", "--recipe", "fast", "--cnn", "4c3"]) == 1
     assert "--recipe sets SpikingMLPClassifier parameters" in capsys.readouterr().err
@@ -334,3 +335,43 @@ def test_a_time_budget_must_be_positive(budget, capsys):
     assert main(["train", "--time-budget", budget]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"spikeclf train: error: --time-budget {budget}: give a ")
+
+
+def test_averaged_epochs_take_their_own_presentations(tmp_path):
+    """One command with --average-train-duration is the two-command finish."""
+    import joblib
+
+    def run(name, *options):
+        model = tmp_path / name
+        args = ["train", "--hidden", "20", "--output", str(model), "--average", "2"]
+        assert main([*args, *options]) == 0
+        return joblib.load(model)
+
+    one = run("one.joblib", "--epochs", "3", "--average-train-duration", "0.1")
+    run("two.joblib", "--epochs", "2")
+    two = run("two.joblib", "--epochs", "3", "--resume", "--train-duration", "0.1")
+    plain = run("plain.joblib", "--epochs", "3")
+    for a, b in zip(one.coefs_, two.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # The averaged epoch saw other events: the longer presentations.
+    assert not np.array_equal(one.coefs_[0], plain.coefs_[0])
+    assert one.epoch_stats_[2]["synops"] > 1.5 * plain.epoch_stats_[2]["synops"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--average-train-duration", "0.1"], "give --average N too"),
+        (["--average", "1", "--average-train-duration", "0"], "give a positive"),
+        (["--average", "1", "--average-window", "-3"], "--average-window -3: give"),
+        (
+            ["--average", "1", "--average-window", "500"],
+            "--average-window is for nmnist",
+        ),
+        (["--dataset", "nmnist", "--average-train-duration", "0.1"], "give nmnist"),
+    ],
+)
+def test_averaged_presentations_are_checked_before_training(options, message, capsys):
+    assert main(["train", "--hidden", "20", "--epochs", "2", *options]) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err and "epoch 1" not in captured.out

@@ -212,3 +212,35 @@ def test_event_rate_and_accuracy_over_events(small):
     assert curve.shape == (3,)
     assert curve[-1] == pytest.approx(clf.score(X, y))
     assert curve[0] < curve[-1]
+
+
+def test_averaged_epochs_of_event_streams_take_their_own_window():
+    """average_window in one call is the same run resumed with the other window."""
+    from spikeclf import SpikingMLPClassifier
+    from spikeclf.experiments import EventTask, train_on_event_streams
+
+    rng = np.random.default_rng(0)
+    streams = [
+        make_events(rng.integers(0, 6, 200), rng.integers(0, 6, 200),
+                    np.sort(rng.integers(0, 100_000, 200)), rng.integers(0, 2, 200))
+        for _ in range(40)
+    ]  # fmt: skip
+    labels = np.arange(40) % 4
+    task = EventTask("toy", streams, labels, streams[:8], labels[:8], (6, 6, 2))
+
+    def trained(*calls):
+        clf = SpikingMLPClassifier((12,), average=1, random_state=0)
+        for epochs, options in calls:
+            train_on_event_streams(task, clf, epochs=epochs, log=lambda line: None,
+                                   **options)  # fmt: skip
+        return clf
+
+    one = trained((2, {"window": 20, "average_window": 80}))
+    two = trained((1, {"window": 20}), (2, {"window": 80}))
+    plain = trained((2, {"window": 20}))
+    for a, b in zip(one.coefs_, two.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert one.epoch_stats_[1]["synops"] > 2 * plain.epoch_stats_[1]["synops"]
+    with pytest.raises(ValueError, match="n_events"):
+        train_on_event_streams(task, SpikingMLPClassifier((12,), average=1),
+                               epochs=1, average_window=0)  # fmt: skip

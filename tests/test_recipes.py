@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 from spikeclf import SpikingMLPClassifier
 from spikeclf.experiments import _FIELD_OF_PARAMETER, TrainingRun
-from spikeclf.recipes import RECIPES, recipe_params
+from spikeclf.recipes import PRESENTATIONS, RECIPES, recipe_params, recipe_presentations
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
@@ -34,16 +34,42 @@ def test_paper_is_the_defaults_and_undoes_another_recipe():
     assert clone(clf).set_params(**recipe_params("paper")).get_params() == defaults
 
 
-def test_fast_is_the_recipe_measured():
+def test_fast_and_fast_98_are_the_recipes_measured():
+    common = {"output_loss": "cross_entropy", "learning_rate": 0.003, "batch_size": 8,
+              "average_every": 5000}  # fmt: skip
     assert recipe_params("fast") == {
-        "output_loss": "cross_entropy",
-        "learning_rate": 0.003,
-        "decay_epochs": 8.0,
-        "batch_size": 8,
-        "max_iter": 10,
-        "average": 8,
-        "average_every": 5000,
+        **common,
+        "decay_epochs": 4.0,
+        "max_iter": 5,
+        "average": 3,
     }
+    assert recipe_params("fast-98") == {
+        **common,
+        "decay_epochs": 12.0,
+        "max_iter": 30,
+        "average": 22,
+    }
+    for name in ("fast", "fast-98"):
+        assert recipe_presentations(name) == {"average_train_duration": 0.1}
+
+
+def test_every_recipe_names_its_presentations_and_paper_changes_none():
+    assert set(PRESENTATIONS) == set(RECIPES)
+    assert {name: set(p) for name, p in PRESENTATIONS.items()} == {
+        name: {"average_train_duration"} for name in RECIPES
+    }
+    assert recipe_presentations("paper") == {"average_train_duration": None}
+    run_fields = {f.name for f in fields(TrainingRun)}
+    assert set(PRESENTATIONS["paper"]) <= run_fields
+    assert TrainingRun(dataset="mnist", recipe="paper").average_train_duration is None
+    given = TrainingRun(dataset="mnist", recipe="fast", average_train_duration=0.2)
+    assert given.average_train_duration == 0.2
+    assert TrainingRun(dataset="mnist", recipe="fast").average_train_duration == 0.1
+    # N-MNIST's presentations are windows of events: the recipe leaves them.
+    events = TrainingRun(dataset="nmnist", recipe="fast")
+    assert (events.average_train_duration, events.average_window) == (None, None)
+    with pytest.raises(ValueError, match="unknown recipe 'slow'"):
+        recipe_presentations("slow")
 
 
 def test_recipe_params_is_a_copy():
@@ -52,7 +78,7 @@ def test_recipe_params_is_a_copy():
 
 
 def test_an_unknown_recipe_names_the_recipes():
-    names = "choose from paper, fast"
+    names = "choose from paper, fast, fast-98"
     with pytest.raises(ValueError, match=f"unknown recipe 'slow': {names}"):
         recipe_params("slow")
     with pytest.raises(ValueError, match="unknown recipe 'slow'"):
@@ -61,14 +87,14 @@ def test_an_unknown_recipe_names_the_recipes():
 
 def test_a_training_run_takes_the_recipe_except_what_is_given():
     run = TrainingRun(dataset="mnist", recipe="fast", learning_rate=0.01)
-    assert (run.epochs, run.learning_rate) == (10, 0.01)
+    assert (run.epochs, run.learning_rate) == (5, 0.01)
     assert run.model_options() == {
         "output_loss": "cross_entropy",
         "learning_rate": 0.01,
-        "decay_epochs": 8.0,
+        "decay_epochs": 4.0,
         "batch_size": 8,
     }
-    assert run.averaging() == {"average": 8, "average_every": 5000}
+    assert run.averaging() == {"average": 3, "average_every": 5000}
     plain = TrainingRun(dataset="mnist")
     assert (plain.epochs, plain.output_loss, plain.batch_size) == (
         20,
