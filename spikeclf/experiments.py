@@ -157,8 +157,8 @@ def train_on_images(
     augment=None,
     validation=0,
     train_duration=0.05,
-    average_train_duration=None,
     test_duration=1.0,
+    average_train_duration=None,
     rate=5000.0,
     eval_every=0,
     time_budget=None,
@@ -611,8 +611,8 @@ learning_rate_scale, decay_epochs, activity_tau, batch_size
     elastic: float | bool | None = None
     validation: int = 0
     train_duration: float = 0.05
-    average_train_duration: float | None = None
     test_duration: float = 1.0
+    average_train_duration: float | None = None
     window: int = 300
     average_window: int | None = None
     limit: int | None = None
