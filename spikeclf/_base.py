@@ -395,7 +395,7 @@ class BaseSpikingClassifier(ClassifierMixin, BaseEstimator):
     def _averaging_this_epoch(self):
         """Whether the epoch about to be trained adds to the parameter mean."""
         start = self._averaging_start()
-        return start is not None and self.n_iter_ >= start
+        return start is not None and getattr(self, "n_iter_", 0) >= start
 
     def _fold_into_mean(self):
         """Fold the current parameters into their running mean.

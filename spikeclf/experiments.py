@@ -260,7 +260,8 @@ def train_on_images(
             )
             flat = np.reshape(images, (len(images), -1))
             images = augment.fit(flat).transform(flat).reshape(np.shape(images))
-        chosen = averaging_encoder if _averaged(classifier, epoch) else encoder
+        # training_set(epoch) is called for the epoch about to be trained.
+        chosen = averaging_encoder if classifier._averaging_this_epoch() else encoder
         chosen.random_state = np.random.RandomState([random_state, epoch])
         return chosen.transform(images)
 
@@ -435,7 +436,7 @@ def train_on_event_streams(
     def training_set(epoch):
         rng = np.random.RandomState([random_state, epoch])
         events = window
-        if average_window is not None and _averaged(classifier, epoch):
+        if average_window is not None and classifier._averaging_this_epoch():
             events = average_window
         windows = RandomEventWindow(events, random_state=rng)
         return windows.fit().transform(task.X_train)
@@ -452,12 +453,6 @@ def train_on_event_streams(
         log=log,
         test_protocol="whole streams",
     )
-
-
-def _averaged(classifier, epoch):
-    """Whether training ``epoch`` adds to the classifier's parameter mean."""
-    start = classifier._averaging_start()
-    return start is not None and epoch > start
 
 
 def _train_epochs(
